@@ -1,0 +1,1 @@
+"""Vertical feature slices; a slice never imports another."""

@@ -1,0 +1,1 @@
+"""Synthetic FHIR data: BC/ON immunization bundles, demo data and their uploader."""

@@ -1,0 +1,1 @@
+"""Pure, lossless mapping between the simplified domain models and FHIR R4 resources."""
