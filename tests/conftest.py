@@ -1,0 +1,54 @@
+"""Session-wide fixtures: the databases the embedded FHIR store runs on in tests.
+
+SQLite always runs. PostgreSQL runs when `TEST_POSTGRES_URL` names a server (`.ci/run`
+starts one); without it those tests skip, and the run ends with a warning that says so.
+"""
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+POSTGRES_URL_VAR = "TEST_POSTGRES_URL"
+_postgres_skips: list[str] = []
+
+
+def _reset_postgres(url: str) -> None:
+    """Start every run on an empty schema, so no earlier run's rows leak into this one."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('store') / 'fhir.db'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    url = os.environ.get(POSTGRES_URL_VAR)
+    if not url:
+        _postgres_skips.append("postgres")
+        pytest.skip(f"{POSTGRES_URL_VAR} is not set: PostgreSQL tests skipped (run .ci/run to get one)")
+    _reset_postgres(url)
+    yield url
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each store test runs once per database."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _postgres_skips:
+        terminalreporter.write_sep(
+            "!",
+            f"PostgreSQL NOT TESTED: {POSTGRES_URL_VAR} unset, every PostgreSQL test was skipped",
+            red=True,
+            bold=True,
+        )
