@@ -1,0 +1,36 @@
+# Two commands matter: `make run` (gateway on the embedded store) and `make test` (the whole suite).
+# Both set everything up on a fresh machine: a pinned uv in .tools/, then .venv/ from uv.lock.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: run fhir test bench setup clean
+
+setup: $(VENV)/.synced
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	touch $@
+
+run: setup
+	$(VENV)/bin/python -m fhir_gateway serve
+
+fhir: setup
+	$(VENV)/bin/python -m fhir_gateway fhir
+
+test: setup
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(VENV)/bin/python bench/store.py
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache
