@@ -1,0 +1,205 @@
+"""Transaction and batch bundles, each entry sent through the same interactions as a request.
+
+A transaction runs every entry in one database transaction (all or nothing), in the order
+the specification prescribes: DELETE, POST, PUT/PATCH, then GET. `urn:uuid:` fullUrls of
+created resources get their ids reserved first, and every reference to them is rewritten.
+"""
+
+import base64
+import copy
+from collections.abc import Callable
+from dataclasses import replace
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import orjson
+
+from .indexing import rewrite_references
+from .interactions import WRITE_METHODS, dispatch
+from .outcomes import FhirStoreError, bad_request
+from .repository import Repository, new_id
+from .requests import FhirRequest, FhirResponse
+from .search import matching_ids
+from .values import instant
+
+_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
+
+# Runs a function in a fresh database transaction that commits when it returns.
+InTransaction = Callable[[Callable[[Repository], FhirResponse]], FhirResponse]
+
+
+def bundle_type(body: Any) -> str:
+    if not isinstance(body, dict) or body.get("resourceType") != "Bundle":
+        raise bad_request("POST to the server base needs a Bundle of type transaction or batch")
+    kind = body.get("type")
+    if kind not in ("transaction", "batch"):
+        raise bad_request(f"Unable to process a bundle of type {kind!r}: only transaction and batch are accepted")
+    return kind
+
+
+def transaction(repo: Repository, body: dict[str, Any], base: str, *, representation: bool) -> dict[str, Any]:
+    """Every entry inside `repo`'s transaction; any failure raises and so rolls all back."""
+    requests = [_entry_request(index, entry) for index, entry in enumerate(_entries(body))]
+    requests = _resolve_placeholders(repo, requests, _entries(body))
+    responses: list[FhirResponse | None] = [None] * len(requests)
+    for index in sorted(range(len(requests)), key=lambda i: _ORDER.get(requests[i].method, 4)):
+        try:
+            responses[index] = dispatch(repo, requests[index], base)
+        except FhirStoreError as error:
+            raise _at_entry(error, index, requests[index]) from None
+    repo.verify()
+    answered = [(request, response) for request, response in zip(requests, responses, strict=True) if response]
+    return _response_bundle("transaction-response", answered, base, representation=representation)
+
+
+def batch(run: InTransaction, body: dict[str, Any], base: str, *, representation: bool) -> dict[str, Any]:
+    """Each entry in its own transaction; a failed entry answers with its OperationOutcome."""
+    answered: list[tuple[FhirRequest | None, FhirResponse]] = []
+    for index, entry in enumerate(_entries(body)):
+        request = None
+        try:
+            request = _entry_request(index, entry)
+            answered.append((request, run(lambda repo, request=request: _checked(repo, request, base))))
+        except FhirStoreError as error:
+            answered.append((request, FhirResponse(error.status, error.outcome())))
+    return _response_bundle("batch-response", answered, base, representation=representation)
+
+
+def _checked(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
+    response = dispatch(repo, request, base)
+    repo.verify()
+    return response
+
+
+def _entries(body: dict[str, Any]) -> list[dict[str, Any]]:
+    entries = body.get("entry", [])
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        raise bad_request("Bundle.entry must be a list of entries", expression="Bundle.entry")
+    return entries
+
+
+def _entry_request(index: int, entry: dict[str, Any]) -> FhirRequest:
+    request = entry.get("request")
+    where = f"Bundle.entry[{index}].request"
+    if not isinstance(request, dict) or not isinstance(request.get("method"), str) or not isinstance(
+        request.get("url"), str
+    ):
+        raise bad_request(f"{where} needs a method and a url", expression=where)
+    method = request["method"].upper()
+    if method not in (*WRITE_METHODS, "GET", "HEAD"):
+        raise bad_request(f"{where}.method {method!r} is not supported", expression=f"{where}.method")
+    url = urlsplit(request["url"])
+    body = copy.deepcopy(entry.get("resource"))
+    if method == "PATCH":
+        body = _patch_document(index, body)
+    elif method in ("POST", "PUT") and body is None:
+        raise bad_request(f"Bundle.entry[{index}] has no resource to {method}", expression=f"Bundle.entry[{index}]")
+    return FhirRequest(
+        method="GET" if method == "HEAD" else method,
+        path=url.path.strip("/"),
+        query=parse_qsl(url.query, keep_blank_values=True),
+        body=body,
+        if_match=request.get("ifMatch"),
+        if_none_exist=request.get("ifNoneExist"),
+    )
+
+
+def _patch_document(index: int, body: Any) -> Any:
+    """A PATCH entry carries its JSON Patch as a Binary resource."""
+    if not isinstance(body, dict) or body.get("resourceType") != "Binary" or "data" not in body:
+        raise bad_request(
+            f"Bundle.entry[{index}] PATCH needs a Binary resource holding a JSON Patch",
+            expression=f"Bundle.entry[{index}].resource",
+        )
+    try:
+        return orjson.loads(base64.b64decode(body["data"]))
+    except (ValueError, orjson.JSONDecodeError):
+        raise bad_request(f"Bundle.entry[{index}] Binary.data is not a base64 JSON Patch") from None
+
+
+def _resolve_placeholders(
+    repo: Repository, requests: list[FhirRequest], entries: list[dict[str, Any]]
+) -> list[FhirRequest]:
+    """Reserve ids for created resources and point every `urn:` reference at them."""
+    mapping: dict[str, str] = {}
+    reserved: dict[int, str] = {}
+    for index, (request, entry) in enumerate(zip(requests, entries, strict=True)):
+        full_url = entry.get("fullUrl")
+        if not isinstance(full_url, str) or not full_url.startswith("urn:"):
+            continue
+        segments = request.segments
+        if request.method == "POST" and len(segments) == 1:
+            reserved[index] = new_id()
+            mapping[full_url] = f"{segments[0]}/{reserved[index]}"
+        elif request.method == "PUT" and len(segments) == 2:
+            mapping[full_url] = "/".join(segments)
+    resolved = []
+    for index, request in enumerate(requests):
+        if mapping and request.body is not None:
+            rewrite_references(request.body, mapping)
+        if index in reserved and request.if_none_exist:
+            reserved_id = _existing_or(repo, request, reserved[index])
+            if reserved_id != reserved[index]:
+                _repoint(mapping, requests[index].segments[0], reserved[index], reserved_id, requests)
+        resolved.append(_with_id(request, reserved.get(index)))
+    return resolved
+
+
+def _existing_or(repo: Repository, request: FhirRequest, fallback: str) -> str:
+    ids = matching_ids(repo.conn, request.segments[0], parse_qsl(request.if_none_exist or "", keep_blank_values=True))
+    return ids[0] if len(ids) == 1 else fallback
+
+
+def _repoint(mapping: dict[str, str], res_type: str, old: str, new: str, requests: list[FhirRequest]) -> None:
+    old_reference, new_reference = f"{res_type}/{old}", f"{res_type}/{new}"
+    for key, value in mapping.items():
+        if value == old_reference:
+            mapping[key] = new_reference
+    for request in requests:
+        if request.body is not None:
+            rewrite_references(request.body, {old_reference: new_reference})
+
+
+def _with_id(request: FhirRequest, assigned_id: str | None) -> FhirRequest:
+    return request if assigned_id is None else replace(request, assigned_id=assigned_id)
+
+
+def _at_entry(error: FhirStoreError, index: int, request: FhirRequest) -> FhirStoreError:
+    for issue in error.issues:
+        issue.diagnostics = f"Transaction failed at Bundle.entry[{index}] ({request.method} {request.path}): " + (
+            issue.diagnostics
+        )
+    return error
+
+
+def _response_bundle(
+    kind: str, answered: list[tuple[FhirRequest | None, FhirResponse]], base: str, *, representation: bool
+) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": kind,
+        "entry": [_response_entry(request, response, base, representation) for request, response in answered],
+    }
+
+
+def _response_entry(
+    request: FhirRequest | None, response: FhirResponse, base: str, representation: bool
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {}
+    stored = response.stored
+    if stored is not None and not stored.deleted:
+        entry["fullUrl"] = f"{base}/{stored.res_type}/{stored.res_id}"
+    is_read = request is not None and request.method == "GET"
+    if response.status < 400 and (is_read or (representation and stored is not None and not stored.deleted)):
+        entry["resource"] = response.body
+    outcome: dict[str, Any] = {"status": f"{response.status} {HTTPStatus(response.status).phrase}"}
+    if response.location:
+        outcome["location"] = response.location
+    if stored is not None:
+        outcome["etag"] = stored.etag
+        outcome["lastModified"] = instant(stored.last_updated)
+    if response.status >= 400:
+        outcome["outcome"] = response.body
+    entry["response"] = outcome
+    return entry

@@ -1,0 +1,76 @@
+"""Engines for the embedded store: SQLite (file or memory) and PostgreSQL through psycopg 3."""
+
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+from .schema import metadata
+
+_WRITE = "fhir_store_write"
+
+
+def create_store_engine(database_url: str) -> Engine:
+    """An engine on `database_url` with the store's schema created if missing."""
+    url = make_url(database_url)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() == "sqlite":
+        engine = _sqlite_engine(url.render_as_string(hide_password=False))
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    metadata.create_all(engine)
+    return engine
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, whose transactions take SQLite's write lock up front.
+
+    A deferred SQLite transaction that reads and then writes fails at once with
+    SQLITE_BUSY when another connection wrote in between; BEGIN IMMEDIATE queues
+    writers behind busy_timeout instead.
+    """
+    return engine.execution_options(**{_WRITE: True})
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    in_memory = database in (None, "", ":memory:")
+    if in_memory:
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, poolclass=StaticPool
+        )
+    else:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Hand transaction control to the "begin" hook below (the pysqlite recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql(
+            "BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN"
+        )
+
+    return engine
+
+
+def ping(engine: Engine) -> None:
+    """Raise if the database does not answer."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -1,0 +1,136 @@
+"""The store's HTTP face: FHIR REST over Starlette, JSON only, errors as OperationOutcome."""
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .outcomes import FhirStoreError, bad_request
+from .requests import FhirRequest, FhirResponse
+from .responses import http_date
+
+if TYPE_CHECKING:
+    from .store import EmbeddedStore
+
+FHIR_JSON = "application/fhir+json; charset=utf-8"
+JSON_PATCH = "application/json-patch+json"
+_JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
+_FORMAT_PARAMS = ("_format", "_pretty")
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+logger = logging.getLogger(__name__)
+
+
+def create_http_app(store: "EmbeddedStore") -> Starlette:
+    async def endpoint(request: Request) -> Response:
+        try:
+            fhir_request, representation = await _to_fhir_request(request, store.max_body_bytes)
+            base = str(request.base_url).rstrip("/") + "/fhir"
+            response = await run_in_threadpool(store.handle, fhir_request, base, representation=representation)
+            return _to_http(response, base, representation, head=request.method == "HEAD")
+        except FhirStoreError as error:
+            return _json_response(error.status, error.outcome())
+        except ClientDisconnect:
+            return Response(status_code=400)
+        except Exception:
+            logger.exception("embedded FHIR store failed on %s %s", request.method, request.url.path)
+            failure = FhirStoreError.of(500, "Internal error in the FHIR store; see the server log")
+            return _json_response(500, failure.outcome())
+
+    routes = [
+        Route("/fhir", endpoint, methods=_METHODS),
+        Route("/fhir/{path:path}", endpoint, methods=_METHODS),
+    ]
+    return Starlette(routes=routes)
+
+
+async def _to_fhir_request(request: Request, max_body_bytes: int) -> tuple[FhirRequest, bool]:
+    _negotiate(request)
+    query = [(name, value) for name, value in request.query_params.multi_items() if name not in _FORMAT_PARAMS]
+    body: Any = None
+    if request.method in ("POST", "PUT", "PATCH"):
+        body = _parse_body(request, await _read_body(request, max_body_bytes))
+    fhir_request = FhirRequest(
+        method="GET" if request.method == "HEAD" else request.method,
+        path=request.path_params.get("path", "").strip("/"),
+        query=query,
+        body=body,
+        if_match=request.headers.get("if-match"),
+        if_none_exist=request.headers.get("if-none-exist"),
+    )
+    return fhir_request, _prefers_representation(request)
+
+
+def _negotiate(request: Request) -> None:
+    """JSON is all the store speaks: asking only for anything else is a 406."""
+    requested = request.query_params.get("_format")
+    if requested is not None and requested not in ("json", *_JSON_TYPES):
+        raise FhirStoreError.of(406, f"Unsupported _format {requested!r}: this server speaks JSON only")
+    accept = request.headers.get("accept", "")
+    if accept and not any(
+        kind in part for part in accept.split(",") for kind in ("json", "*/*", "application/*")
+    ):
+        raise FhirStoreError.of(406, f"Cannot answer with {accept!r}: this server speaks application/fhir+json")
+
+
+async def _read_body(request: Request, max_body_bytes: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_body_bytes:
+        raise _too_large(max_body_bytes)
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks += chunk
+        if len(chunks) > max_body_bytes:
+            raise _too_large(max_body_bytes)
+    return bytes(chunks)
+
+
+def _too_large(limit: int) -> FhirStoreError:
+    return FhirStoreError.of(413, f"Request body exceeds the limit of {limit} bytes")
+
+
+def _parse_body(request: Request, raw: bytes) -> Any:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if request.method == "PATCH":
+        if content_type != JSON_PATCH:
+            raise FhirStoreError.of(
+                415, f"PATCH needs Content-Type {JSON_PATCH} (JSON Patch); got {content_type or 'none'!r}"
+            )
+    elif content_type and content_type not in _JSON_TYPES:
+        raise FhirStoreError.of(415, f"Unsupported Content-Type {content_type!r}: send application/fhir+json")
+    if not raw:
+        raise bad_request("Request body is empty")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise bad_request(f"Failed to parse request body as JSON: {error}") from None
+
+
+def _prefers_representation(request: Request) -> bool:
+    prefer = request.headers.get("prefer", "")
+    return "return=minimal" not in prefer.replace(" ", "")
+
+
+def _to_http(response: FhirResponse, base: str, representation: bool, *, head: bool) -> Response:
+    headers: dict[str, str] = {}
+    stored = response.stored
+    if stored is not None:
+        headers["ETag"] = stored.etag
+        headers["Last-Modified"] = http_date(stored.last_updated)
+    if response.location and response.status == 201:
+        headers["Location"] = f"{base}/{response.location}"
+    elif response.location and stored is not None and stored.method in ("PUT", "PATCH", "POST"):
+        headers["Content-Location"] = f"{base}/{response.location}"
+    body = response.body if representation else None
+    if head or body is None:
+        return Response(status_code=response.status, headers=headers, media_type=FHIR_JSON)
+    return _json_response(response.status, body, headers)
+
+
+def _json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type=FHIR_JSON)

@@ -1,0 +1,106 @@
+"""Tables of the embedded store: resources with full version history, and search indexes.
+
+Every resource type shares these tables. Index rows exist only for current, non-deleted
+versions, so a search never has to filter out stale or deleted content.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY (the rowid); PostgreSQL wants 64 bits.
+_Pk = BigInteger().with_variant(Integer(), "sqlite")
+# String search compares prefixes as ranges; PostgreSQL does that byte-wise only under "C".
+_IndexedText = String(200).with_variant(String(200, collation="C"), "postgresql")
+
+INDEXED_TEXT_LENGTH = 200
+
+resources = Table(
+    "resource",
+    metadata,
+    Column("pk", _Pk, primary_key=True, autoincrement=True),
+    Column("res_type", String(64), nullable=False),
+    Column("res_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("last_updated", DateTime, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    UniqueConstraint("res_type", "res_id", name="uq_resource_type_id"),
+    Index("ix_resource_type_updated", "res_type", "last_updated"),
+)
+
+versions = Table(
+    "resource_version",
+    metadata,
+    Column("res_pk", _Pk, ForeignKey("resource.pk"), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("last_updated", DateTime, nullable=False),
+    Column("method", String(8), nullable=False),
+    # NULL for the version a DELETE wrote.
+    Column("content", Text, nullable=True),
+    Index("ix_resource_version_updated", "last_updated"),
+)
+
+string_index = Table(
+    "idx_string",
+    metadata,
+    Column("res_pk", _Pk, ForeignKey("resource.pk"), nullable=False, index=True),
+    Column("res_type", String(64), nullable=False),
+    Column("param", String(64), nullable=False),
+    # Case-folded, accent-stripped, truncated: what prefix and :contains searches compare.
+    Column("value", _IndexedText, nullable=False),
+    # As written, for :exact.
+    Column("exact", Text, nullable=False),
+    Index("ix_idx_string_lookup", "res_type", "param", "value"),
+)
+
+token_index = Table(
+    "idx_token",
+    metadata,
+    Column("res_pk", _Pk, ForeignKey("resource.pk"), nullable=False, index=True),
+    Column("res_type", String(64), nullable=False),
+    Column("param", String(64), nullable=False),
+    Column("system", Text, nullable=True),
+    Column("code", _IndexedText, nullable=True),
+    Index("ix_idx_token_lookup", "res_type", "param", "code"),
+)
+
+date_index = Table(
+    "idx_date",
+    metadata,
+    Column("res_pk", _Pk, ForeignKey("resource.pk"), nullable=False, index=True),
+    Column("res_type", String(64), nullable=False),
+    Column("param", String(64), nullable=False),
+    # The instant range the value covers, in UTC: "1980-12" spans the whole month.
+    Column("low", DateTime, nullable=False),
+    Column("high", DateTime, nullable=False),
+    Index("ix_idx_date_low", "res_type", "param", "low"),
+    Index("ix_idx_date_high", "res_type", "param", "high"),
+)
+
+# Every literal reference a current resource holds, wherever it sits: referential
+# integrity, reference search, _include and _revinclude all read this one table.
+links = Table(
+    "resource_link",
+    metadata,
+    Column("res_pk", _Pk, ForeignKey("resource.pk"), nullable=False, index=True),
+    Column("res_type", String(64), nullable=False),
+    Column("path", String(255), nullable=False),
+    Column("target_type", String(64), nullable=False),
+    Column("target_id", String(64), nullable=False),
+    Index("ix_resource_link_target", "target_type", "target_id"),
+)
+
+INDEX_TABLES = (string_index, token_index, date_index, links)

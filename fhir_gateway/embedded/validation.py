@@ -1,0 +1,67 @@
+"""Resource validation at the store's edge, with fhir.resources' R4B models."""
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.resource import Resource
+from pydantic import ValidationError
+
+from .indexing import unresolvable_references
+from .resource_types import resource_types
+from .outcomes import FhirStoreError, Issue, bad_request, not_found
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+@lru_cache(maxsize=None)
+def _model(resource_type: str) -> type[Resource] | None:
+    if resource_type not in resource_types():
+        return None
+    model = get_fhir_model_class(resource_type)
+    return model if issubclass(model, Resource) else None
+
+
+def is_resource_type(resource_type: str) -> bool:
+    return _model(resource_type) is not None
+
+
+def require_resource_type(resource_type: str) -> None:
+    if not is_resource_type(resource_type):
+        raise not_found(f"Unknown resource type '{resource_type}'")
+
+
+def require_valid_id(res_id: str) -> None:
+    if not ID_PATTERN.match(res_id):
+        raise bad_request(f"Invalid resource id {res_id!r}: ids are 1-64 characters of A-Z a-z 0-9 - .")
+
+
+def validate(body: Any, expected_type: str | None = None) -> dict[str, Any]:
+    """The body as a valid resource (of `expected_type` when given), or a 400 naming the path."""
+    if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
+        raise bad_request("Request body is not a FHIR resource: a JSON object with a resourceType is required")
+    resource_type = body["resourceType"]
+    if expected_type and resource_type != expected_type:
+        raise bad_request(
+            f'Incorrect resource type found, expected "{expected_type}" but found "{resource_type}"',
+            expression="resourceType",
+        )
+    model = _model(resource_type)
+    if model is None:
+        raise bad_request(f"Unknown resource type '{resource_type}'", expression="resourceType")
+    try:
+        model.model_validate(body)
+    except ValidationError as error:
+        raise FhirStoreError(400, [_issue(resource_type, detail) for detail in error.errors()]) from None
+    for path, reference in unresolvable_references(body):
+        raise bad_request(f"Invalid reference {reference!r} in path {path}", expression=path)
+    return body
+
+
+def _issue(resource_type: str, detail: Any) -> Issue:
+    path = resource_type
+    for part in detail["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    message = detail["msg"].removeprefix("Value error, ")
+    return Issue(f"{path}: {message}", path, "required" if detail["type"] == "missing" else "structure")
