@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, tuple_, update
 
 from .indexing import index_rows
 from .outcomes import FhirStoreError, bad_request
@@ -47,6 +47,25 @@ class _Current:
     deleted: bool
 
 
+# Built once: constructing Core statements per call costs more than SQLite's insert itself.
+_CURRENT_VERSION = (versions.c.res_pk == resources.c.pk) & (versions.c.version == resources.c.version)
+_READ = (
+    select(resources.c.version, resources.c.last_updated, resources.c.deleted, versions.c.content)
+    .join(versions, _CURRENT_VERSION)
+    .where(resources.c.res_type == bindparam("res_type"), resources.c.res_id == bindparam("res_id"))
+)
+_CURRENT = (
+    select(resources.c.pk, resources.c.version, resources.c.deleted)
+    .where(resources.c.res_type == bindparam("res_type"), resources.c.res_id == bindparam("res_id"))
+    .with_for_update()
+)
+_INSERT_RESOURCE = insert(resources)
+_INSERT_VERSION = insert(versions)
+_UPDATE_RESOURCE = update(resources).where(resources.c.pk == bindparam("pk_"))
+_INDEX_INSERTS = {table.name: insert(table) for table in INDEX_TABLES}
+_INDEX_DELETES = [delete(table).where(table.c.res_pk == bindparam("pk_")) for table in INDEX_TABLES]
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
 
@@ -62,11 +81,7 @@ class Repository:
 
     def read(self, res_type: str, res_id: str) -> Stored | None:
         """The current version (a deletion's `content` is None), or None if never stored."""
-        row = self.conn.execute(
-            select(resources.c.version, resources.c.last_updated, resources.c.deleted, versions.c.content)
-            .join(versions, (versions.c.res_pk == resources.c.pk) & (versions.c.version == resources.c.version))
-            .where(resources.c.res_type == res_type, resources.c.res_id == res_id)
-        ).first()
+        row = self.conn.execute(_READ, {"res_type": res_type, "res_id": res_id}).first()
         if row is None:
             return None
         content = None if row.deleted else orjson.loads(row.content)
@@ -100,7 +115,7 @@ class Repository:
                 resources.c.last_updated,
                 versions.c.content,
             )
-            .join(versions, (versions.c.res_pk == resources.c.pk) & (versions.c.version == resources.c.version))
+            .join(versions, _CURRENT_VERSION)
             .where(resources.c.pk.in_(pks))
         ).all()
         by_pk = {
@@ -116,9 +131,8 @@ class Repository:
         moment = now()
         content = _stamped(resource, res_id, 1, moment)
         pk = self.conn.execute(
-            insert(resources).values(
-                res_type=content["resourceType"], res_id=res_id, version=1, last_updated=moment, deleted=False
-            )
+            _INSERT_RESOURCE,
+            {"res_type": content["resourceType"], "res_id": res_id, "version": 1, "last_updated": moment, "deleted": False},
         ).inserted_primary_key[0]
         self._write_version(pk, 1, moment, content, "POST")
         self._index(pk, content)
@@ -146,9 +160,7 @@ class Repository:
         moment = now()
         content = _stamped(resource, res_id, version, moment)
         self.conn.execute(
-            update(resources)
-            .where(resources.c.pk == current.pk)
-            .values(version=version, last_updated=moment, deleted=False)
+            _UPDATE_RESOURCE, {"pk_": current.pk, "version": version, "last_updated": moment, "deleted": False}
         )
         self._write_version(current.pk, version, moment, content, method)
         self._unindex(current.pk)
@@ -166,14 +178,11 @@ class Repository:
         version = current.version + 1
         moment = now()
         self.conn.execute(
-            update(resources)
-            .where(resources.c.pk == current.pk)
-            .values(version=version, last_updated=moment, deleted=True)
+            _UPDATE_RESOURCE, {"pk_": current.pk, "version": version, "last_updated": moment, "deleted": True}
         )
         self.conn.execute(
-            insert(versions).values(
-                res_pk=current.pk, version=version, last_updated=moment, method="DELETE", content=None
-            )
+            _INSERT_VERSION,
+            {"res_pk": current.pk, "version": version, "last_updated": moment, "method": "DELETE", "content": None},
         )
         self._unindex(current.pk)
         self._deleted.append((res_type, res_id))
@@ -198,19 +207,21 @@ class Repository:
     # -- internals -----------------------------------------------------------------------
 
     def _current(self, res_type: str, res_id: str) -> _Current | None:
-        query = select(resources.c.pk, resources.c.version, resources.c.deleted).where(
-            resources.c.res_type == res_type, resources.c.res_id == res_id
-        )
-        row = self.conn.execute(query.with_for_update()).first()
+        row = self.conn.execute(_CURRENT, {"res_type": res_type, "res_id": res_id}).first()
         return _Current(row.pk, row.version, row.deleted) if row else None
 
     def _write_version(
         self, pk: int, version: int, moment: datetime, content: dict[str, Any], method: str
     ) -> None:
         self.conn.execute(
-            insert(versions).values(
-                res_pk=pk, version=version, last_updated=moment, method=method, content=orjson.dumps(content).decode()
-            )
+            _INSERT_VERSION,
+            {
+                "res_pk": pk,
+                "version": version,
+                "last_updated": moment,
+                "method": method,
+                "content": orjson.dumps(content).decode(),
+            },
         )
 
     def _index(self, pk: int, content: dict[str, Any]) -> None:
@@ -222,13 +233,13 @@ class Repository:
             (links, rows.links),
         ):
             if values:
-                self.conn.execute(insert(table), values)
+                self.conn.execute(_INDEX_INSERTS[table.name], values)
         for link in rows.links:
             self._references.setdefault((link["target_type"], link["target_id"]), link["path"])
 
     def _unindex(self, pk: int) -> None:
-        for table in INDEX_TABLES:
-            self.conn.execute(delete(table).where(table.c.res_pk == pk))
+        for statement in _INDEX_DELETES:
+            self.conn.execute(statement, {"pk_": pk})
 
     def _verify_references(self) -> None:
         if not self._references:
