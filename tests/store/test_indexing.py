@@ -1,0 +1,81 @@
+"""Index rows extracted from resources: what search, _include and integrity checks see."""
+
+from datetime import datetime
+
+from fhir_gateway.embedded.indexing import find_links, index_rows, rewrite_references, unresolvable_references
+
+
+def _patient() -> dict:
+    return {
+        "resourceType": "Patient",
+        "identifier": [{"system": "https://example.org/mrn", "value": "MRN-1"}],
+        "name": [{"use": "official", "family": "Lovelace", "given": ["Ada", "Marie"]}],
+        "gender": "female",
+        "birthDate": "1980-12-10",
+        "telecom": [{"system": "phone", "value": "+1 604 555 0100"}, {"system": "email", "value": "a@x.org"}],
+        "address": [{"city": "Vancouver", "postalCode": "V5K 0A1"}],
+        "meta": {"tag": [{"system": "urn:t", "code": "demo"}]},
+        "managingOrganization": {"reference": "Organization/org-1"},
+    }
+
+
+def test_string_parameters_index_every_name_part_folded_and_exact() -> None:
+    rows = index_rows(_patient(), 7)
+    names = {(row["value"], row["exact"]) for row in rows.strings if row["param"] == "name"}
+    assert names == {("lovelace", "Lovelace"), ("ada", "Ada"), ("marie", "Marie")}
+    assert {row["value"] for row in rows.strings if row["param"] == "given"} == {"ada", "marie"}
+    assert {row["value"] for row in rows.strings if row["param"] == "address-postalcode"} == {"v5k 0a1"}
+    assert all(row["res_pk"] == 7 and row["res_type"] == "Patient" for row in rows.strings)
+
+
+def test_token_parameters_keep_system_and_code() -> None:
+    tokens = {(row["param"], row["system"], row["code"]) for row in index_rows(_patient(), 1).tokens}
+    assert ("identifier", "https://example.org/mrn", "MRN-1") in tokens
+    assert ("gender", None, "female") in tokens
+    assert ("_tag", "urn:t", "demo") in tokens
+    # phone/email keep only the telecom entries of their system.
+    assert ("phone", None, "+1 604 555 0100") in tokens
+    assert ("phone", None, "a@x.org") not in tokens
+    assert ("email", None, "a@x.org") in tokens
+
+
+def test_date_parameters_index_ranges() -> None:
+    dates = index_rows(_patient(), 1).dates
+    assert [(row["param"], row["low"], row["high"]) for row in dates] == [
+        ("birthdate", datetime(1980, 12, 10), datetime(1980, 12, 10, 23, 59, 59, 999999))
+    ]
+
+
+def test_choice_and_period_dates_are_indexed() -> None:
+    encounter = {"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"},
+                 "period": {"start": "2025-03-01T10:30:00-08:00"}}
+    (row,) = index_rows(encounter, 1).dates
+    assert row["low"] == datetime(2025, 3, 1, 18, 30)
+    assert row["high"].year == 9999  # an open period runs on
+
+
+def test_every_reference_is_a_link_with_its_path_but_not_contained_ones() -> None:
+    observation = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "x"},
+        "subject": {"reference": "Patient/p1"},
+        "performer": [{"reference": "Practitioner/d1/_history/2"}, {"reference": "#local"}],
+        "extension": [{"url": "u", "valueReference": {"reference": "Encounter/e1"}}],
+        "contained": [{"resourceType": "Patient", "id": "local", "link": [{"other": {"reference": "Patient/zz"}}]}],
+    }
+    links = {(link.path, link.target_type, link.target_id) for link in find_links(observation)}
+    assert links == {
+        ("Observation.subject", "Patient", "p1"),
+        ("Observation.performer", "Practitioner", "d1"),
+        ("Observation.extension.valueReference", "Encounter", "e1"),
+    }
+
+
+def test_urn_references_are_unresolvable_outside_a_bundle_and_rewritable_inside() -> None:
+    observation = {"resourceType": "Observation", "subject": {"reference": "urn:uuid:abc"},
+                   "focus": [{"reference": "https://elsewhere.org/fhir/Patient/1"}]}
+    assert list(unresolvable_references(observation)) == [("Observation.subject", "urn:uuid:abc")]
+    rewrite_references(observation, {"urn:uuid:abc": "Patient/p9"})
+    assert observation["subject"] == {"reference": "Patient/p9"}
+    assert list(unresolvable_references(observation)) == []
