@@ -161,50 +161,61 @@ def _parse_include(value: str) -> Include:
 
 def _matching(resource_type: str, criteria: list[tuple[str, str]]) -> Select:
     known = params_for(resource_type)
-    conditions: list[ColumnElement[bool]] = [
-        resources.c.res_type == resource_type,
-        resources.c.deleted.is_(False),
-    ]
+    conditions: list[ColumnElement[bool]] = []
+    narrowed_by_index = False
     for name, raw in criteria:
         base_name, _, modifier = name.partition(":")
-        conditions.append(_criterion(resource_type, known[base_name], modifier or None, raw))
+        condition, positive = _criterion(resource_type, known[base_name], modifier or None, raw)
+        conditions.append(condition)
+        narrowed_by_index |= positive
+    if not narrowed_by_index:
+        conditions += [resources.c.res_type == resource_type, resources.c.deleted.is_(False)]
+    # Otherwise type and liveness are implied, since index rows exist only for current
+    # resources; leaving them out lets SQLite drive the query from the index lookup
+    # instead of scanning every resource of the type.
     return select(resources.c.pk).where(*conditions)
 
 
-def _criterion(resource_type: str, param: SearchParam, modifier: str | None, raw: str) -> ColumnElement[bool]:
+def _criterion(
+    resource_type: str, param: SearchParam, modifier: str | None, raw: str
+) -> tuple[ColumnElement[bool], bool]:
+    """The condition for one parameter, and whether it is a positive index lookup."""
     values = [value.replace("\\,", ",") for value in _UNESCAPED_COMMA.split(raw)]
     if modifier == "missing":
         if raw not in ("true", "false"):
             raise bad_request(f"{param.name}:missing takes true or false")
         present = resources.c.pk.in_(_index_rows(resource_type, param, true()))
-        return ~present if raw == "true" else present
+        return (~present, False) if raw == "true" else (present, True)
     if param.name == "_id":
         _no_modifier(param, modifier)
-        return resources.c.res_id.in_(values)
+        return resources.c.res_id.in_(values), False
     if param.name == "_lastUpdated":
         _no_modifier(param, modifier)
-        return or_(*(_date_condition(resources.c.last_updated, resources.c.last_updated, v) for v in values))
+        return or_(*(_date_condition(resources.c.last_updated, resources.c.last_updated, v) for v in values)), False
     if param.type is ParamType.STRING:
-        return _in_index(resource_type, param, or_(*(_string_condition(param, modifier, v) for v in values)))
+        return _in_index(resource_type, param, or_(*(_string_condition(param, modifier, v) for v in values))), True
     if param.type is ParamType.TOKEN:
         if modifier not in (None, "not"):
             raise bad_request(f"Unsupported modifier :{modifier} on token parameter {param.name}")
         matches = _in_index(resource_type, param, or_(*(_token_condition(v) for v in values)))
-        return ~matches if modifier == "not" else matches
+        return (~matches, False) if modifier == "not" else (matches, True)
     if param.type is ParamType.DATE:
         _no_modifier(param, modifier)
-        positive = [v for v in values if not v.startswith("ne")]
-        negated = [v[2:] for v in values if v.startswith("ne")]
-        parts = [
-            _in_index(
-                resource_type, param, or_(*(_date_condition(date_index.c.low, date_index.c.high, v) for v in positive))
-            )
-        ] if positive else []
-        parts += [
-            ~_in_index(resource_type, param, _date_condition(date_index.c.low, date_index.c.high, v)) for v in negated
-        ]
-        return or_(*parts)
-    return _reference_criterion(resource_type, param, modifier, values)
+        return _date_criterion(resource_type, param, values)
+    return _reference_criterion(resource_type, param, modifier, values), True
+
+
+def _date_criterion(resource_type: str, param: SearchParam, values: list[str]) -> tuple[ColumnElement[bool], bool]:
+    positive = [value for value in values if not value.startswith("ne")]
+    negated = [value[2:] for value in values if value.startswith("ne")]
+    parts = [
+        ~_in_index(resource_type, param, _date_condition(date_index.c.low, date_index.c.high, value))
+        for value in negated
+    ]
+    if positive:
+        conditions = or_(*(_date_condition(date_index.c.low, date_index.c.high, value) for value in positive))
+        parts.append(_in_index(resource_type, param, conditions))
+    return or_(*parts), not negated
 
 
 def _no_modifier(param: SearchParam, modifier: str | None) -> None:
