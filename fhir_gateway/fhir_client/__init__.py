@@ -1,0 +1,40 @@
+"""The gateway's one async FHIR R4 REST client, for HAPI FHIR and the embedded store alike.
+
+Requests are repeated only when that is safe: GET, HEAD, PUT, DELETE, a conditional create
+(POST with `If-None-Exist`) and a transaction or batch Bundle whose every entry is one of
+those, on a connection failure, a timeout or an answer of 429, 502, 503 or 504. A plain POST
+or a PATCH is repeated only when its connection could not even be established, since then
+nothing was sent. Waits back off exponentially with jitter, honour `Retry-After`, and are
+capped by `RetryPolicy.max_wait` (details in `fhir_gateway.fhir_client.retry`).
+"""
+
+from fhir_gateway.fhir_client.client import FHIR_JSON, JSON_PATCH, FhirClient, QueryParams
+from fhir_gateway.fhir_client.errors import (
+    FhirBadRequest,
+    FhirConflict,
+    FhirError,
+    FhirGone,
+    FhirNotFound,
+    FhirTimeout,
+    FhirUnavailable,
+    FhirVersionConflict,
+    error_from_response,
+)
+from fhir_gateway.fhir_client.retry import RetryPolicy
+
+__all__ = [
+    "FHIR_JSON",
+    "JSON_PATCH",
+    "FhirBadRequest",
+    "FhirClient",
+    "FhirConflict",
+    "FhirError",
+    "FhirGone",
+    "FhirNotFound",
+    "FhirTimeout",
+    "FhirUnavailable",
+    "FhirVersionConflict",
+    "QueryParams",
+    "RetryPolicy",
+    "error_from_response",
+]

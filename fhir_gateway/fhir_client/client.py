@@ -1,0 +1,302 @@
+"""FhirClient: the one async FHIR R4 REST client of the gateway.
+
+It speaks to HAPI FHIR over the network and to the embedded store in-process (through
+`httpx.ASGITransport`) by the same code path: only the transport and base URL differ.
+"""
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from fhir_gateway.fhir_client.errors import FhirError, error_from_response, error_from_transport
+from fhir_gateway.fhir_client.retry import RetryPolicy, is_repeatable
+
+FHIR_JSON = "application/fhir+json"
+JSON_PATCH = "application/json-patch+json"
+
+# A mapping (a sequence value repeats the name) or (name, value) pairs, names repeated at will.
+QueryValue = str | int | float | bool | None
+QueryParams = (
+    Mapping[str, QueryValue | Sequence[QueryValue]]
+    | list[tuple[str, QueryValue]]
+    | tuple[tuple[str, QueryValue], ...]
+)
+
+# Writes ask for the stored resource back; a server that answers without it anyway is read
+# back through the answer's Location.
+_RETURN_REPRESENTATION = {"Prefer": "return=representation"}
+
+
+class FhirClient:
+    """Async client of one FHIR R4 server (see `retry` for which requests are repeated).
+
+    Typed methods return parsed JSON and raise a `FhirError` subclass for any 4xx or 5xx;
+    `send` relays whatever the server answered.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+        retry: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._base = httpx.URL(self._base_url)
+        self._retry = retry or RetryPolicy()
+        default_headers = httpx.Headers({"Accept": FHIR_JSON})
+        default_headers.update(headers or {})
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            headers=default_headers,
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The FHIR base URL, without a trailing slash."""
+        return self._base_url
+
+    async def aclose(self) -> None:
+        """Close the connections this client holds."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: QueryParams | None = None,
+        content: bytes | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send one request (`url` relative to the base, or absolute) and return the final
+        answer whatever its status, after any retries.
+
+        A body is sent as `application/fhir+json` unless `headers` say otherwise. Raises
+        `FhirUnavailable` (or `FhirTimeout`) only when no answer could be had.
+        """
+        if content is not None and json is not None:
+            raise ValueError("pass either content or json, not both")
+        body = orjson.dumps(json) if json is not None else content
+        request_headers = httpx.Headers({"Content-Type": FHIR_JSON} if body is not None else {})
+        request_headers.update(headers or {})
+        request = self._http.build_request(
+            method.upper(), self._resolve(url), params=params, content=body, headers=request_headers
+        )
+        retrying = self._retry.retrying(
+            repeatable=is_repeatable(request, self._base), label=self._label(request)
+        )
+        try:
+            response: httpx.Response = await retrying(self._http.send, request)
+        except httpx.TransportError as exc:
+            raise error_from_transport(exc) from exc
+        return response
+
+    async def capabilities(self) -> dict[str, Any]:
+        """The server's CapabilityStatement."""
+        return _body(await self._checked("GET", "metadata"))
+
+    async def read(self, resource_type: str, resource_id: str) -> dict[str, Any]:
+        """The current version of a resource."""
+        return _body(await self._checked("GET", _path(resource_type, resource_id)))
+
+    async def vread(self, resource_type: str, resource_id: str, version: str) -> dict[str, Any]:
+        """One version of a resource."""
+        return _body(await self._checked("GET", _path(resource_type, resource_id, "_history", version)))
+
+    async def create(self, resource: dict[str, Any], *, if_none_exist: str | None = None) -> dict[str, Any]:
+        """Create `resource` (POST) and return it as stored.
+
+        With `if_none_exist` (a search query such as "identifier=sys|val") the server creates
+        it only when nothing matches, and answers with the match when one does.
+        """
+        resource_type = _resource_type(resource)
+        headers = dict(_RETURN_REPRESENTATION)
+        if if_none_exist:
+            headers["If-None-Exist"] = if_none_exist
+        response = await self._checked("POST", _path(resource_type), json=resource, headers=headers)
+        return await self._stored(response, resource_type)
+
+    async def update(self, resource: dict[str, Any], *, if_match: str | None = None) -> dict[str, Any]:
+        """Replace (or create at its id) `resource` by PUT and return it as stored."""
+        resource_type = _resource_type(resource)
+        resource_id = resource.get("id")
+        if not isinstance(resource_id, str) or not resource_id:
+            raise ValueError("an update needs the resource's id")
+        response = await self._checked(
+            "PUT", _path(resource_type, resource_id), json=resource, headers=_write_headers(if_match)
+        )
+        return await self._stored(response, resource_type)
+
+    async def conditional_update(self, resource: dict[str, Any], criteria: str) -> dict[str, Any]:
+        """PUT `resource` to the one resource matching `criteria` (a search query), creating
+        it when nothing matches."""
+        resource_type = _resource_type(resource)
+        response = await self._checked(
+            "PUT",
+            f"{_path(resource_type)}?{criteria.lstrip('?')}",
+            json=resource,
+            headers=_RETURN_REPRESENTATION,
+        )
+        return await self._stored(response, resource_type)
+
+    async def patch(
+        self,
+        resource_type: str,
+        resource_id: str,
+        operations: list[dict[str, Any]],
+        *,
+        if_match: str | None = None,
+    ) -> dict[str, Any]:
+        """Apply a JSON Patch to a resource and return it as stored."""
+        headers = {"Content-Type": JSON_PATCH, **_write_headers(if_match)}
+        response = await self._checked(
+            "PATCH", _path(resource_type, resource_id), content=orjson.dumps(operations), headers=headers
+        )
+        return await self._stored(response, resource_type)
+
+    async def delete(self, resource_type: str, resource_id: str, *, if_match: str | None = None) -> None:
+        """Delete a resource (deleting an unknown id succeeds)."""
+        headers = {"If-Match": _etag(if_match)} if if_match else None
+        await self._checked("DELETE", _path(resource_type, resource_id), headers=headers)
+
+    async def search(self, resource_type: str, params: QueryParams | None = None) -> dict[str, Any]:
+        """The first page of a search, as a searchset Bundle; repeated parameter names are kept."""
+        return _body(await self._checked("GET", _path(resource_type), params=params))
+
+    async def next_page(self, bundle: dict[str, Any]) -> dict[str, Any] | None:
+        """The page after `bundle`, or None on the last page.
+
+        The `next` link is followed exactly as the server wrote it: paging URLs are opaque.
+        """
+        for link in bundle.get("link") or []:
+            if link.get("relation") == "next" and link.get("url"):
+                return _body(await self._checked("GET", link["url"]))
+        return None
+
+    async def search_all(
+        self, resource_type: str, params: QueryParams | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every resource a search finds (matches and includes), page after page.
+
+        Entries that only carry a warning about the search (mode `outcome`) are left out.
+        """
+        page: dict[str, Any] | None = await self.search(resource_type, params)
+        while page is not None:
+            for entry in page.get("entry") or []:
+                if "resource" in entry and (entry.get("search") or {}).get("mode") != "outcome":
+                    yield entry["resource"]
+            page = await self.next_page(page)
+
+    async def history(self, resource_type: str, resource_id: str) -> dict[str, Any]:
+        """Every version of a resource, as a history Bundle (newest first)."""
+        return _body(await self._checked("GET", _path(resource_type, resource_id, "_history")))
+
+    async def transaction(self, bundle: dict[str, Any]) -> dict[str, Any]:
+        """Process a transaction Bundle (all or nothing); returns the transaction-response."""
+        return await self._post_bundle(bundle, "transaction")
+
+    async def batch(self, bundle: dict[str, Any]) -> dict[str, Any]:
+        """Process a batch Bundle (entries independent); returns the batch-response."""
+        return await self._post_bundle(bundle, "batch")
+
+    async def _post_bundle(self, bundle: dict[str, Any], bundle_type: str) -> dict[str, Any]:
+        if bundle.get("resourceType") != "Bundle" or bundle.get("type") != bundle_type:
+            raise ValueError(f"expected a Bundle of type {bundle_type}")
+        return _body(await self._checked("POST", "", json=bundle))
+
+    async def _checked(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        response = await self.send(method, url, **kwargs)
+        if response.is_error:
+            raise error_from_response(response)
+        return response
+
+    async def _stored(self, response: httpx.Response, resource_type: str) -> dict[str, Any]:
+        if response.content:
+            body = _body(response)
+            if body.get("resourceType") == resource_type:
+                return body
+        location = response.headers.get("Location") or response.headers.get("Content-Location")
+        if location:
+            return _body(await self._checked("GET", location))
+        status = response.status_code
+        raise FhirError(
+            status, message=f"FHIR server answered {status} without the {resource_type} or its Location"
+        )
+
+    def _resolve(self, url: str) -> httpx.URL:
+        target = httpx.URL(url)
+        if target.is_absolute_url:
+            return target
+        relative = url.lstrip("/")
+        separator = "" if not relative or relative.startswith("?") else "/"
+        return httpx.URL(f"{self._base_url}{separator}{relative}")
+
+    def _label(self, request: httpx.Request) -> str:
+        # The resource type (first path segment under the base), never ids or query values.
+        path = request.url.path
+        base_path = self._base.path.rstrip("/")
+        under_base = path[len(base_path) :] if path.startswith(base_path) else path
+        first_segment = under_base.strip("/").split("/", 1)[0]
+        return f"{request.method} {first_segment or '(base)'}"
+
+
+def _path(*segments: str) -> str:
+    return "/".join(_segment(segment) for segment in segments)
+
+
+def _segment(value: str) -> str:
+    # Percent-encoded, dots of a dot-segment too, so an id can never point at another URL.
+    if value in (".", ".."):
+        return "%2E" * len(value)
+    return quote(value, safe="")
+
+
+def _resource_type(resource: dict[str, Any]) -> str:
+    resource_type = resource.get("resourceType")
+    if not isinstance(resource_type, str) or not resource_type:
+        raise ValueError("the resource has no resourceType")
+    return resource_type
+
+
+def _write_headers(if_match: str | None) -> dict[str, str]:
+    headers = dict(_RETURN_REPRESENTATION)
+    if if_match:
+        headers["If-Match"] = _etag(if_match)
+    return headers
+
+
+def _etag(version: str) -> str:
+    """`W/"3"` for a bare version ("3"), a quoted one ('"3"') or an ETag (`W/"3"`)."""
+    bare = version.removeprefix("W/").strip('"')
+    return f'W/"{bare}"'
+
+
+def _body(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        body = None
+    if not isinstance(body, dict):
+        raise FhirError(
+            response.status_code,
+            message=f"FHIR server answered {response.status_code} with a body that is not a FHIR resource",
+        )
+    return body

@@ -1,0 +1,198 @@
+"""When a FHIR request is sent again, and how long the client waits before it does.
+
+A request is repeated only when repeating it cannot change the outcome:
+
+- it is safe to repeat: GET, HEAD, PUT, DELETE; a POST with `If-None-Exist` (a
+  conditional create); a POST to the base of a transaction or batch Bundle whose every
+  entry is itself safe to repeat (GET, HEAD, PUT, DELETE, or POST with `ifNoneExist`);
+- and it failed transiently: no connection, a timeout, a dropped connection, or an
+  answer of 429, 502, 503 or 504.
+
+A plain POST or a PATCH is never repeated, since the server may have acted on it, with
+one exception: when no connection could even be established (connect error, connect or
+pool timeout) nothing was sent, so any request is repeated.
+
+Waits grow exponentially from `initial_wait`, plus up to `jitter` seconds at random, and
+never exceed `max_wait`. A `Retry-After` answer (seconds or an HTTP date) replaces the
+computed wait, capped by `max_wait` as well.
+"""
+
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+import orjson
+from tenacity import (
+    AsyncRetrying,
+    Future,
+    RetryCallState,
+    retry_if_exception,
+    retry_if_result,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+
+# Failures that leave the request unsent, and failures after which it may have been acted on.
+NOTHING_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often, and after how long, a request that is safe to repeat is sent again.
+
+    `attempts` counts the first try. `sleep` does the waiting; tests pass one that only
+    records the waits.
+    """
+
+    attempts: int = 4
+    initial_wait: float = 0.2
+    max_wait: float = 10.0
+    jitter: float = 0.2
+    sleep: Sleep = field(default=asyncio.sleep, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("attempts must be at least 1")
+        if min(self.initial_wait, self.max_wait, self.jitter) < 0:
+            raise ValueError("waits and jitter cannot be negative")
+
+    def retrying(self, *, repeatable: bool, label: str) -> AsyncRetrying:
+        """The tenacity controller for one request: `repeatable` says whether the request is
+        safe to send again (see `is_repeatable`); `label` ("GET Patient") is what gets logged.
+
+        Once attempts run out it returns the last response, or raises the last transport
+        error again.
+        """
+        backoff = wait_exponential_jitter(multiplier=self.initial_wait, max=self.max_wait, jitter=self.jitter)
+
+        def wait(state: RetryCallState) -> float:
+            hinted = (
+                retry_after_seconds(_response(state).headers.get("Retry-After")) if _answered(state) else None
+            )
+            return backoff(state) if hinted is None else min(hinted, self.max_wait)
+
+        def should_retry_error(exc: BaseException) -> bool:
+            return isinstance(exc, NOTHING_SENT_ERRORS) or (repeatable and isinstance(exc, TRANSIENT_ERRORS))
+
+        def should_retry_answer(response: httpx.Response) -> bool:
+            return repeatable and response.status_code in RETRYABLE_STATUSES
+
+        def log_retry(state: RetryCallState) -> None:
+            # Method and resource type only: URLs can carry search values, bodies carry PHI.
+            logger.warning(
+                "FHIR request %s failed (%s) on attempt %d; retrying in %.2fs",
+                label,
+                f"status {_response(state).status_code}" if _answered(state) else _error_name(state),
+                state.attempt_number,
+                state.upcoming_sleep,
+            )
+
+        return AsyncRetrying(
+            sleep=self.sleep,
+            stop=stop_after_attempt(self.attempts),
+            wait=wait,
+            retry=retry_if_exception(should_retry_error) | retry_if_result(should_retry_answer),
+            before_sleep=log_retry,
+            retry_error_callback=_last_outcome,
+        )
+
+
+def is_repeatable(request: httpx.Request, base_url: httpx.URL) -> bool:
+    """Whether sending `request` twice has the same effect as sending it once."""
+    if request.method in IDEMPOTENT_METHODS:
+        return True
+    if request.method != "POST":
+        return False
+    if "If-None-Exist" in request.headers:
+        return True
+    return _targets(request.url, base_url) and _is_repeatable_bundle(request.content)
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds a `Retry-After` header asks to wait (never negative), or None if it says nothing usable."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return _seconds_until(value, now or datetime.now(UTC))
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _seconds_until(http_date: str, now: datetime) -> float | None:
+    try:
+        when = parsedate_to_datetime(http_date.strip())
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        # HTTP dates are always GMT; a date without a zone is read the same way.
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _answered(state: RetryCallState) -> bool:
+    return state.outcome is not None and not state.outcome.failed
+
+
+def _response(state: RetryCallState) -> httpx.Response:
+    response: httpx.Response = _outcome(state).result()
+    return response
+
+
+def _error_name(state: RetryCallState) -> str:
+    return type(_outcome(state).exception()).__name__
+
+
+def _last_outcome(state: RetryCallState) -> Any:
+    # The last response when there was one (the caller decides what its status means),
+    # else the last transport error is raised again.
+    return _outcome(state).result()
+
+
+def _outcome(state: RetryCallState) -> Future:
+    # Tenacity consults wait, logging and give-up only after an attempt has ended.
+    assert state.outcome is not None
+    return state.outcome
+
+
+def _targets(url: httpx.URL, base_url: httpx.URL) -> bool:
+    return (url.scheme, url.host, url.port, url.path.rstrip("/")) == (
+        base_url.scheme,
+        base_url.host,
+        base_url.port,
+        base_url.path.rstrip("/"),
+    )
+
+
+def _is_repeatable_bundle(content: bytes) -> bool:
+    try:
+        bundle = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return False
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        return False
+    if bundle.get("type") not in ("transaction", "batch"):
+        return False
+    return all(_is_repeatable_entry(entry) for entry in bundle.get("entry") or [])
+
+
+def _is_repeatable_entry(entry: Any) -> bool:
+    request = entry.get("request") if isinstance(entry, dict) else None
+    if not isinstance(request, dict):
+        return False
+    method = str(request.get("method", "")).upper()
+    return method in IDEMPOTENT_METHODS or (method == "POST" and bool(request.get("ifNoneExist")))
