@@ -63,7 +63,8 @@ string_index = Table(
     Column("value", _IndexedText, nullable=False),
     # As written, for :exact.
     Column("exact", Text, nullable=False),
-    Index("ix_idx_string_lookup", "res_type", "param", "value"),
+    # res_pk last makes the index covering: a lookup never visits the table rows.
+    Index("ix_idx_string_lookup", "res_type", "param", "value", "res_pk"),
 )
 
 token_index = Table(
@@ -74,7 +75,7 @@ token_index = Table(
     Column("param", String(64), nullable=False),
     Column("system", Text, nullable=True),
     Column("code", _IndexedText, nullable=True),
-    Index("ix_idx_token_lookup", "res_type", "param", "code"),
+    Index("ix_idx_token_lookup", "res_type", "param", "code", "res_pk"),
 )
 
 date_index = Table(
@@ -100,7 +101,7 @@ links = Table(
     Column("path", String(255), nullable=False),
     Column("target_type", String(64), nullable=False),
     Column("target_id", String(64), nullable=False),
-    Index("ix_resource_link_target", "target_type", "target_id"),
+    Index("ix_resource_link_target", "target_type", "target_id", "res_pk"),
 )
 
 INDEX_TABLES = (string_index, token_index, date_index, links)
