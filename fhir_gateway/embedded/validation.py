@@ -2,11 +2,12 @@
 
 import re
 from functools import lru_cache
+from collections.abc import Iterator
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.resource import Resource
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .indexing import unresolvable_references
 from .resource_types import resource_types
@@ -51,9 +52,12 @@ def validate(body: Any, expected_type: str | None = None) -> dict[str, Any]:
     if model is None:
         raise bad_request(f"Unknown resource type '{resource_type}'", expression="resourceType")
     try:
-        model.model_validate(body)
+        instance = model.model_validate(body)
     except ValidationError as error:
         raise FhirStoreError(400, [_issue(resource_type, detail) for detail in error.errors()]) from None
+    problems = list(_strictness_issues(instance, body, resource_type))
+    if problems:
+        raise FhirStoreError(400, problems)
     for path, reference in unresolvable_references(body):
         raise bad_request(f"Invalid reference {reference!r} in path {path}", expression=path)
     return body
@@ -65,3 +69,30 @@ def _issue(resource_type: str, detail: Any) -> Issue:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
     message = detail["msg"].removeprefix("Value error, ")
     return Issue(f"{path}: {message}", path, "required" if detail["type"] == "missing" else "structure")
+
+
+def _strictness_issues(instance: BaseModel, data: dict[str, Any], path: str) -> Iterator[Issue]:
+    """What the models let through but FHIR R4 forbids.
+
+    The models coerce JSON types ("yes" becomes True) and do not enforce required
+    bindings; walking the validated model beside the JSON it came from finds both.
+    """
+    for name, field in type(instance).model_fields.items():
+        alias = field.alias or name
+        if alias not in data:
+            continue
+        raw, value = data[alias], getattr(instance, name)
+        allowed = (field.json_schema_extra or {}).get("enum_values")  # type: ignore[union-attr]
+        pairs = zip(value, raw) if isinstance(raw, list) and isinstance(value, list) else [(value, raw)]
+        for index, (item, raw_item) in enumerate(pairs):
+            where = f"{path}.{alias}" + (f"[{index}]" if isinstance(raw, list) else "")
+            if allowed and raw_item not in allowed:
+                yield Issue(f"{where}: unknown code {raw_item!r}, expected one of {allowed}", where, "code-invalid")
+            elif isinstance(item, bool) and not isinstance(raw_item, bool):
+                yield Issue(f"{where}: must be a JSON boolean (true or false)", where, "structure")
+            elif isinstance(item, int) and not isinstance(item, bool) and (
+                isinstance(raw_item, bool) or not isinstance(raw_item, int)
+            ):
+                yield Issue(f"{where}: must be a JSON integer", where, "structure")
+            elif isinstance(item, BaseModel) and isinstance(raw_item, dict):
+                yield from _strictness_issues(item, raw_item, where)
