@@ -1,0 +1,51 @@
+"""`python -m fhir_gateway serve` runs the gateway; `python -m fhir_gateway fhir` runs the
+embedded FHIR store alone (FHIR R4 at `http://HOST:FHIR_PORT/fhir`). Settings come from
+the environment and `.env`."""
+
+import typer
+import uvicorn
+
+from fhir_gateway.app import create_app
+from fhir_gateway.embedded import EmbeddedStore
+from fhir_gateway.observability import logging_config
+from fhir_gateway.settings import Settings
+
+cli = typer.Typer(help="The FHIR gateway.", no_args_is_help=True, add_completion=False)
+
+
+@cli.command()
+def serve() -> None:
+    """Serve the gateway on HOST:PORT."""
+    settings = Settings()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=logging_config(settings.log_level),
+        log_level=settings.log_level.lower(),
+        # The gateway writes its own access log, without query strings.
+        access_log=False,
+    )
+
+
+@cli.command()
+def fhir() -> None:
+    """Serve the embedded FHIR store alone on HOST:FHIR_PORT, under /fhir."""
+    settings = Settings()
+    store = EmbeddedStore(settings.embedded_database_url, max_body_bytes=settings.fhir_max_body_bytes)
+    try:
+        uvicorn.run(
+            store.app,
+            host=settings.host,
+            port=settings.fhir_port,
+            log_config=logging_config(settings.log_level),
+            log_level=settings.log_level.lower(),
+            # uvicorn's access log would write search URLs, whose values may name patients.
+            access_log=False,
+        )
+    finally:
+        store.dispose()
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,107 @@
+"""`create_app`: the one composition root of the gateway."""
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import anyio
+import httpx
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from fhir_gateway.embedded import EmbeddedStore
+from fhir_gateway.features.health.router import router as health_router
+from fhir_gateway.fhir_client import FhirClient, RetryPolicy
+from fhir_gateway.observability import (
+    REQUEST_ID_HEADER,
+    HttpMetrics,
+    RequestBodyLimitMiddleware,
+    RequestIdMiddleware,
+    RequestTelemetryMiddleware,
+    metrics_router,
+)
+from fhir_gateway.problems import install_problem_handlers
+from fhir_gateway.settings import Settings
+
+API_VERSION = "0.1.0"
+# The embedded store is reached in-process; the host only has to be a valid URL.
+EMBEDDED_BASE_URL = "http://embedded/fhir"
+
+_DESCRIPTION = """
+A FHIR-native gateway: a simplified JSON API for people and scripts over one FHIR R4
+server (HAPI FHIR, or the embedded store in-process). Every clinical fact is kept as a
+standard FHIR resource.
+
+Errors are RFC 9457 problem details (`application/problem+json`); every response carries
+an `X-Request-ID`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | None = None) -> FastAPI:
+    """Build the gateway.
+
+    The FHIR backend comes from `settings`: the embedded store on
+    `embedded_database_url` (reached in-process through `httpx.ASGITransport`) when
+    `fhir_base_url` is `embedded`, else the FHIR server at `fhir_base_url`. The app's
+    lifespan opens it and closes it again.
+
+    A `fhir_client` passed in replaces that backend (no embedded store is opened); its
+    caller keeps ownership and closes it.
+    """
+    settings = settings if settings is not None else Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            store: EmbeddedStore | None = None
+            client = fhir_client
+            if client is None:
+                if settings.uses_embedded_store:
+                    store = await anyio.to_thread.run_sync(_open_embedded_store, settings)
+                    stack.callback(store.dispose)
+                client = _fhir_client(settings, store)
+                stack.push_async_callback(client.aclose)
+            app.state.embedded_store = store
+            app.state.fhir_client = client
+            yield
+
+    app = FastAPI(
+        title="FHIR Gateway",
+        version=API_VERSION,
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = HttpMetrics.create()
+
+    install_problem_handlers(app)
+    # Added innermost first: the request id wraps everything, so even a 413 or a CORS
+    # refusal carries one and is logged and counted.
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.allowed_origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=["ETag", "Location", REQUEST_ID_HEADER],
+    )
+    app.add_middleware(RequestTelemetryMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestIdMiddleware)
+
+    app.include_router(health_router)
+    app.include_router(metrics_router)
+    return app
+
+
+def _open_embedded_store(settings: Settings) -> EmbeddedStore:
+    return EmbeddedStore(settings.embedded_database_url, max_body_bytes=settings.fhir_max_body_bytes)
+
+
+def _fhir_client(settings: Settings, store: EmbeddedStore | None) -> FhirClient:
+    transport = httpx.ASGITransport(store.app) if store is not None else None
+    return FhirClient(
+        EMBEDDED_BASE_URL if store is not None else settings.fhir_base_url,
+        transport=transport,
+        timeout=settings.fhir_timeout_seconds,
+        connect_timeout=settings.fhir_connect_timeout_seconds,
+        retry=RetryPolicy(attempts=settings.fhir_retry_attempts, max_wait=settings.fhir_retry_max_wait_seconds),
+    )

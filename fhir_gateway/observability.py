@@ -1,0 +1,238 @@
+"""The HTTP edge of the gateway: request ids, access log, Prometheus metrics, body cap.
+
+All of it is pure ASGI middleware, so streaming responses and request bodies pass
+through untouched and nothing here buffers a body.
+"""
+
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fhir_gateway.problems import problem_response
+
+REQUEST_ID_HEADER = "X-Request-ID"
+ACCESS_LOGGER = "fhir_gateway.access"
+
+# A client's id is echoed into headers and logs: only plain tokens, so it can neither
+# forge log lines nor smuggle header syntax.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:+/=-]{1,128}")
+# Label values must stay few: an arbitrary method or path would grow a series per request.
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_UNMATCHED_ROUTE = "unmatched"
+
+access_logger = logging.getLogger(ACCESS_LOGGER)
+
+
+class RequestIdMiddleware:
+    """Give every request an id (the client's, when it is a sane token) and echo it back.
+
+    The id is kept in the request state (`request.state.request_id`), where logs and
+    error handlers find it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        offered = Headers(scope=scope).get(REQUEST_ID_HEADER)
+        request_id = offered if offered and _SANE_REQUEST_ID.fullmatch(offered) else str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+@dataclass(frozen=True)
+class HttpMetrics:
+    """The request metrics of one app, in a registry of its own."""
+
+    registry: CollectorRegistry
+    requests: Counter
+    latency: Histogram
+
+    @classmethod
+    def create(cls) -> "HttpMetrics":
+        """Fresh metrics, plus the usual process, platform and GC collectors."""
+        registry = CollectorRegistry()
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        GCCollector(registry=registry)
+        labels = ("method", "route", "status")
+        return cls(
+            registry=registry,
+            requests=Counter(
+                "http_requests",
+                "HTTP requests answered, by method, route template and status.",
+                labels,
+                namespace="fhir_gateway",
+                registry=registry,
+            ),
+            latency=Histogram(
+                "http_request_duration_seconds",
+                "Time to answer an HTTP request, by method, route template and status.",
+                labels,
+                namespace="fhir_gateway",
+                registry=registry,
+            ),
+        )
+
+    def observe(self, *, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answered request and its latency."""
+        labels = (method if method in _KNOWN_METHODS else "other", route, str(status))
+        self.requests.labels(*labels).inc()
+        self.latency.labels(*labels).observe(seconds)
+
+
+class RequestTelemetryMiddleware:
+    """One JSON access-log line and the request metrics for every HTTP request.
+
+    The line holds the request id, method, path (never the query string, which may
+    carry names or identifiers), status and duration; no headers, no bodies.
+    """
+
+    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        # An exception escaping the app becomes a 500 further out (the problem handler).
+        status = 500
+
+        async def send_recording_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_recording_status)
+        finally:
+            seconds = time.perf_counter() - started
+            self.metrics.observe(method=scope["method"], route=_route_template(scope), status=status, seconds=seconds)
+            access_logger.info(
+                orjson.dumps(
+                    {
+                        "request_id": scope.get("state", {}).get("request_id"),
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round(seconds * 1000, 2),
+                    }
+                ).decode()
+            )
+
+
+class RequestBodyLimitMiddleware:
+    """Answer 413 to a request whose body exceeds `max_body_bytes`.
+
+    A declared Content-Length over the cap is refused before the app runs; a body
+    without one (chunked) is counted as the app reads it, and reading stops at the cap.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            response = problem_response(413, self._detail())
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def receive_within_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    # FastAPI lets an HTTPException from the body read reach the problem handler.
+                    raise HTTPException(413, self._detail())
+            return message
+
+        await self.app(scope, receive_within_limit, send)
+
+    def _detail(self) -> str:
+        return f"The request body is larger than {self.max_body_bytes} bytes."
+
+
+metrics_router = APIRouter(tags=["observability"])
+
+
+@metrics_router.get(
+    "/metrics",
+    response_class=Response,
+    summary="Prometheus metrics",
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format."}},
+)
+def metrics(request: Request) -> Response:
+    """Request counts and latencies by method, route template and status; process metrics."""
+    registry = request.app.state.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def logging_config(level: str) -> dict[str, Any]:
+    """A `logging.config.dictConfig` for uvicorn and the gateway.
+
+    Access-log records are JSON documents already, so they are written bare, one per line.
+    """
+    level = level.upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+            "bare": {"format": "%(message)s"},
+        },
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"},
+            "access": {"class": "logging.StreamHandler", "formatter": "bare", "stream": "ext://sys.stdout"},
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "fhir_gateway": {"handlers": ["stderr"], "level": level, "propagate": False},
+            ACCESS_LOGGER: {"handlers": ["access"], "level": level, "propagate": False},
+        },
+    }
+
+
+def _route_template(scope: Scope) -> str:
+    # The router leaves the matched route in the scope; its path is the template.
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else _UNMATCHED_ROUTE
