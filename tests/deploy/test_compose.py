@@ -42,7 +42,6 @@ OVERRIDES = {
     "POSTGRES_DB": "db_name",
     "POSTGRES_USER": "db_user",
     "POSTGRES_PASSWORD": "db_password",
-    "IS_LOCAL_DEV": "true",
     "LOG_LEVEL": "DEBUG",
 }
 
@@ -159,10 +158,6 @@ def test_gateway_is_built_here_and_talks_to_hapi(model: dict[str, Any]) -> None:
     assert base_url.hostname == "hapi"
     assert base_url.port in {port["target"] for port in model["services"]["hapi"]["ports"]}
     assert base_url.path == "/fhir"
-
-
-def test_authentication_stays_on_unless_asked(model: dict[str, Any], scenario: dict[str, str]) -> None:
-    assert _environment(model, "gateway")["IS_LOCAL_DEV"] == scenario.get("IS_LOCAL_DEV", "false")
 
 
 def test_gateway_settings_pass_through_from_the_host(model: dict[str, Any], scenario: dict[str, str]) -> None:
