@@ -65,8 +65,10 @@ async def main(patients: int, database_url: str) -> None:
             started = time.perf_counter()
             await client.create(body)
             latencies.append(time.perf_counter() - started)
-        print(f"create (single Patient):     p50 {_percentile(latencies, .5) * 1e3:6.2f} ms"
-              f"   p95 {_percentile(latencies, .95) * 1e3:6.2f} ms   (n=1000)")
+        print(
+            f"create (single Patient):     p50 {_percentile(latencies, 0.5) * 1e3:6.2f} ms"
+            f"   p95 {_percentile(latencies, 0.95) * 1e3:6.2f} ms   (n=1000)"
+        )
 
         timings = []
         for _ in range(3):
@@ -74,8 +76,10 @@ async def main(patients: int, database_url: str) -> None:
             started = time.perf_counter()
             await client.transaction(bundle)
             timings.append(time.perf_counter() - started)
-        print(f"transaction (1,000 entries): median {statistics.median(timings) * 1e3:6.0f} ms"
-              f"   best {min(timings) * 1e3:6.0f} ms   (n=3)")
+        print(
+            f"transaction (1,000 entries): median {statistics.median(timings) * 1e3:6.0f} ms"
+            f"   best {min(timings) * 1e3:6.0f} ms   (n=3)"
+        )
 
         loaded = 1050 + 3000
         families = []
@@ -94,9 +98,11 @@ async def main(patients: int, database_url: str) -> None:
             bundle = await client.search("Patient", {"name": query})
             latencies.append(time.perf_counter() - started)
             matched += len(bundle.get("entry", []))
-        print(f"search Patient?name=<prefix>: p50 {_percentile(latencies, .5) * 1e3:6.2f} ms"
-              f"   p95 {_percentile(latencies, .95) * 1e3:6.2f} ms   (n={len(queries)},"
-              f" {matched / len(queries):.1f} entries/page on average)")
+        print(
+            f"search Patient?name=<prefix>: p50 {_percentile(latencies, 0.5) * 1e3:6.2f} ms"
+            f"   p95 {_percentile(latencies, 0.95) * 1e3:6.2f} ms   (n={len(queries)},"
+            f" {matched / len(queries):.1f} entries/page on average)"
+        )
     store.dispose()
 
 

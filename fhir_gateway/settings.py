@@ -18,17 +18,13 @@ class Settings(BaseSettings):
         8090, ge=1, le=65535, description="Port of the stand-alone embedded FHIR server (`make fhir`)."
     )
 
-    fhir_base_url: str = Field(
-        EMBEDDED, description="FHIR server base URL, or `embedded` for the in-process store."
-    )
+    fhir_base_url: str = Field(EMBEDDED, description="FHIR server base URL, or `embedded` for the in-process store.")
     embedded_database_url: str = Field(
         "sqlite:///./data/fhir.db", description="SQLAlchemy URL of the embedded FHIR store."
     )
     fhir_timeout_seconds: float = Field(30.0, gt=0, description="Timeout of one FHIR request.")
     fhir_connect_timeout_seconds: float = Field(5.0, gt=0, description="Connect timeout to the FHIR server.")
-    fhir_retry_attempts: int = Field(
-        4, ge=1, le=20, description="Attempts for a FHIR request that is safe to repeat."
-    )
+    fhir_retry_attempts: int = Field(4, ge=1, le=20, description="Attempts for a FHIR request that is safe to repeat.")
     fhir_retry_max_wait_seconds: float = Field(
         10.0, ge=0, description="Cap on one back-off wait (also caps Retry-After)."
     )
@@ -43,9 +39,7 @@ class Settings(BaseSettings):
         default_factory=lambda: ["http://localhost:3000"],
         description="Comma-separated browser origins allowed by CORS.",
     )
-    home_url: str | None = Field(
-        None, description="Front-end origin; added to the CORS origins when set."
-    )
+    home_url: str | None = Field(None, description="Front-end origin; added to the CORS origins when set.")
     identifier_system_base: str = Field(
         "https://fhir-gateway.dev", description="Base URI of the gateway's identifier and code systems."
     )

@@ -82,8 +82,10 @@ def _entries(body: dict[str, Any]) -> list[dict[str, Any]]:
 def _entry_request(index: int, entry: dict[str, Any]) -> FhirRequest:
     request = entry.get("request")
     where = f"Bundle.entry[{index}].request"
-    if not isinstance(request, dict) or not isinstance(request.get("method"), str) or not isinstance(
-        request.get("url"), str
+    if (
+        not isinstance(request, dict)
+        or not isinstance(request.get("method"), str)
+        or not isinstance(request.get("url"), str)
     ):
         raise bad_request(f"{where} needs a method and a url", expression=where)
     method = request["method"].upper()

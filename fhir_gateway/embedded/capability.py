@@ -1,6 +1,6 @@
 """The store's CapabilityStatement: every R4 resource type, with the parameters it indexes."""
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from .resource_types import resource_types
@@ -8,7 +8,17 @@ from .search_parameters import ParamType, params_for
 
 SOFTWARE_NAME = "fhir-gateway embedded FHIR store"
 
-_INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type")
+_INTERACTIONS = (
+    "read",
+    "vread",
+    "update",
+    "patch",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+    "search-type",
+)
 
 
 def capability_statement(base: str) -> dict[str, Any]:
@@ -33,7 +43,7 @@ def capability_statement(base: str) -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _resource(resource_type: str) -> dict[str, Any]:
     params = params_for(resource_type).values()
     reference_params = [param.name for param in params if param.type is ParamType.REFERENCE]

@@ -72,9 +72,7 @@ def _negotiate(request: Request) -> None:
     if requested is not None and requested not in ("json", *_JSON_TYPES):
         raise FhirStoreError.of(406, f"Unsupported _format {requested!r}: this server speaks JSON only")
     accept = request.headers.get("accept", "")
-    if accept and not any(
-        kind in part for part in accept.split(",") for kind in ("json", "*/*", "application/*")
-    ):
+    if accept and not any(kind in part for part in accept.split(",") for kind in ("json", "*/*", "application/*")):
         raise FhirStoreError.of(406, f"Cannot answer with {accept!r}: this server speaks application/fhir+json")
 
 

@@ -3,7 +3,7 @@
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from .search_parameters import ParamType, SearchParam, params_for
@@ -109,7 +109,7 @@ def element_values(resource: dict[str, Any], path: str) -> list[Any]:
     return nodes
 
 
-@lru_cache(maxsize=None)
+@cache
 def _segments(path: str) -> tuple[tuple[str, tuple[str, str] | None], ...]:
     segments = []
     for segment in path.split("."):
@@ -178,4 +178,3 @@ def _references(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
     elif isinstance(node, list):
         for item in node:
             yield from _references(item, path)
-

@@ -241,7 +241,7 @@ def _version(if_match: str | None) -> int | None:
         return None
     value = if_match.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
-        raise bad_request(f"Invalid If-Match value {if_match!r}: expected W/\"<version>\"")
+        raise bad_request(f'Invalid If-Match value {if_match!r}: expected W/"<version>"')
     return int(value)
 
 

@@ -45,10 +45,7 @@ class FhirStoreError(Exception):
     def outcome(self) -> dict[str, Any]:
         default_code = _ISSUE_CODES.get(self.status, "processing")
         return operation_outcome(
-            [
-                _issue("error", issue.code or default_code, issue.diagnostics, issue.expression)
-                for issue in self.issues
-            ]
+            [_issue("error", issue.code or default_code, issue.diagnostics, issue.expression) for issue in self.issues]
         )
 
 

@@ -132,7 +132,13 @@ class Repository:
         content = _stamped(resource, res_id, 1, moment)
         pk = self.conn.execute(
             _INSERT_RESOURCE,
-            {"res_type": content["resourceType"], "res_id": res_id, "version": 1, "last_updated": moment, "deleted": False},
+            {
+                "res_type": content["resourceType"],
+                "res_id": res_id,
+                "version": 1,
+                "last_updated": moment,
+                "deleted": False,
+            },
         ).inserted_primary_key[0]
         self._write_version(pk, 1, moment, content, "POST")
         self._index(pk, content)
@@ -210,9 +216,7 @@ class Repository:
         row = self.conn.execute(_CURRENT, {"res_type": res_type, "res_id": res_id}).first()
         return _Current(row.pk, row.version, row.deleted) if row else None
 
-    def _write_version(
-        self, pk: int, version: int, moment: datetime, content: dict[str, Any], method: str
-    ) -> None:
+    def _write_version(self, pk: int, version: int, moment: datetime, content: dict[str, Any], method: str) -> None:
         self.conn.execute(
             _INSERT_VERSION,
             {
@@ -325,4 +329,3 @@ def _with_merged_tags(resource: dict[str, Any], previous: dict[str, Any]) -> dic
     present = {(tag.get("system"), tag.get("code")) for tag in new_tags}
     merged = new_tags + [tag for tag in old_tags if (tag.get("system"), tag.get("code")) not in present]
     return {**resource, "meta": {**resource.get("meta", {}), "tag": merged}}
-

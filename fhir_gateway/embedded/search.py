@@ -339,9 +339,7 @@ def _sort_expression(resource_type: str, param: SearchParam, descending: bool): 
     )
     aggregate = func.max if descending else func.min
     return (
-        select(aggregate(column))
-        .where(table.c.res_pk == resources.c.pk, table.c.param == param.name)
-        .scalar_subquery()
+        select(aggregate(column)).where(table.c.res_pk == resources.c.pk, table.c.param == param.name).scalar_subquery()
     )
 
 
@@ -357,30 +355,34 @@ def _included(
     seen = {(stored.res_type, stored.res_id) for stored in matches}
     found: list[int] = []
     for include in query.includes:
-        condition = and_(
-            links.c.res_pk.in_(pks), links.c.path.in_(_link_paths(include.source_type, include.param))
-        )
+        condition = and_(links.c.res_pk.in_(pks), links.c.path.in_(_link_paths(include.source_type, include.param)))
         if include.target_type:
             condition = and_(condition, links.c.target_type == include.target_type)
         targets = conn.execute(select(links.c.target_type, links.c.target_id).where(condition)).all()
         if targets:
-            found += conn.execute(
-                select(resources.c.pk).where(
-                    or_(*(and_(resources.c.res_type == t, resources.c.res_id == i) for t, i in set(targets))),
-                    resources.c.deleted.is_(False),
+            found += (
+                conn.execute(
+                    select(resources.c.pk).where(
+                        or_(*(and_(resources.c.res_type == t, resources.c.res_id == i) for t, i in set(targets))),
+                        resources.c.deleted.is_(False),
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
     ids = [stored.res_id for stored in matches]
     for include in query.revincludes:
-        found += conn.execute(
-            select(links.c.res_pk).where(
-                links.c.res_type == include.source_type,
-                links.c.path.in_(_link_paths(include.source_type, include.param)),
-                links.c.target_type == query.resource_type,
-                links.c.target_id.in_(ids),
+        found += (
+            conn.execute(
+                select(links.c.res_pk).where(
+                    links.c.res_type == include.source_type,
+                    links.c.path.in_(_link_paths(include.source_type, include.param)),
+                    links.c.target_type == query.resource_type,
+                    links.c.target_id.in_(ids),
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     unique = list(dict.fromkeys(found))
     return [stored for stored in repository.load(unique) if (stored.res_type, stored.res_id) not in seen]
-
-

@@ -190,6 +190,5 @@ def indexed_types() -> tuple[str, ...]:
 
 
 _INDEX: dict[str, dict[str, SearchParam]] = {
-    resource_type: {param.name: param for param in (*COMMON, *params)}
-    for resource_type, params in _BY_TYPE.items()
+    resource_type: {param.name: param for param in (*COMMON, *params)} for resource_type, params in _BY_TYPE.items()
 }

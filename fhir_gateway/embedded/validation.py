@@ -1,8 +1,8 @@
 """Resource validation at the store's edge, with fhir.resources' R4B models."""
 
 import re
-from functools import lru_cache
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -10,13 +10,13 @@ from fhir.resources.R4B.resource import Resource
 from pydantic import BaseModel, ValidationError
 
 from .indexing import unresolvable_references
-from .resource_types import resource_types
 from .outcomes import FhirStoreError, Issue, bad_request, not_found
+from .resource_types import resource_types
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _model(resource_type: str) -> type[Resource] | None:
     if resource_type not in resource_types():
         return None
@@ -83,15 +83,19 @@ def _strictness_issues(instance: BaseModel, data: dict[str, Any], path: str) -> 
             continue
         raw, value = data[alias], getattr(instance, name)
         allowed = (field.json_schema_extra or {}).get("enum_values")  # type: ignore[union-attr]
-        pairs = zip(value, raw) if isinstance(raw, list) and isinstance(value, list) else [(value, raw)]
+        repeated = isinstance(raw, list) and isinstance(value, list)
+        # The model keeps list order and length, so items pair up one to one.
+        pairs = zip(value, raw, strict=True) if repeated else [(value, raw)]
         for index, (item, raw_item) in enumerate(pairs):
             where = f"{path}.{alias}" + (f"[{index}]" if isinstance(raw, list) else "")
             if allowed and raw_item not in allowed:
                 yield Issue(f"{where}: unknown code {raw_item!r}, expected one of {allowed}", where, "code-invalid")
             elif isinstance(item, bool) and not isinstance(raw_item, bool):
                 yield Issue(f"{where}: must be a JSON boolean (true or false)", where, "structure")
-            elif isinstance(item, int) and not isinstance(item, bool) and (
-                isinstance(raw_item, bool) or not isinstance(raw_item, int)
+            elif (
+                isinstance(item, int)
+                and not isinstance(item, bool)
+                and (isinstance(raw_item, bool) or not isinstance(raw_item, int))
             ):
                 yield Issue(f"{where}: must be a JSON integer", where, "structure")
             elif isinstance(item, BaseModel) and isinstance(raw_item, dict):

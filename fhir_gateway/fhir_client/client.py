@@ -21,9 +21,7 @@ JSON_PATCH = "application/json-patch+json"
 # A mapping (a sequence value repeats the name) or (name, value) pairs, names repeated at will.
 QueryValue = str | int | float | bool | None
 QueryParams = (
-    Mapping[str, QueryValue | Sequence[QueryValue]]
-    | list[tuple[str, QueryValue]]
-    | tuple[tuple[str, QueryValue], ...]
+    Mapping[str, QueryValue | Sequence[QueryValue]] | list[tuple[str, QueryValue]] | tuple[tuple[str, QueryValue], ...]
 )
 
 # Writes ask for the stored resource back; a server that answers without it anyway is read
@@ -100,9 +98,7 @@ class FhirClient:
         request = self._http.build_request(
             method.upper(), self._resolve(url), params=params, content=body, headers=request_headers
         )
-        retrying = self._retry.retrying(
-            repeatable=is_repeatable(request, self._base), label=self._label(request)
-        )
+        retrying = self._retry.retrying(repeatable=is_repeatable(request, self._base), label=self._label(request))
         try:
             response: httpx.Response = await retrying(self._http.send, request)
         except httpx.TransportError as exc:
@@ -191,9 +187,7 @@ class FhirClient:
                 return _body(await self._checked("GET", link["url"]))
         return None
 
-    async def search_all(
-        self, resource_type: str, params: QueryParams | None = None
-    ) -> AsyncIterator[dict[str, Any]]:
+    async def search_all(self, resource_type: str, params: QueryParams | None = None) -> AsyncIterator[dict[str, Any]]:
         """Every resource a search finds (matches and includes), page after page.
 
         Entries that only carry a warning about the search (mode `outcome`) are left out.
@@ -237,9 +231,7 @@ class FhirClient:
         if location:
             return _body(await self._checked("GET", location))
         status = response.status_code
-        raise FhirError(
-            status, message=f"FHIR server answered {status} without the {resource_type} or its Location"
-        )
+        raise FhirError(status, message=f"FHIR server answered {status} without the {resource_type} or its Location")
 
     def _resolve(self, url: str) -> httpx.URL:
         target = httpx.URL(url)

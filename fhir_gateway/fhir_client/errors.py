@@ -25,9 +25,7 @@ class FhirError(Exception):
     of that outcome's issues joined by "; " (empty when there is none).
     """
 
-    def __init__(
-        self, status: int, *, outcome: dict[str, Any] | None = None, message: str | None = None
-    ) -> None:
+    def __init__(self, status: int, *, outcome: dict[str, Any] | None = None, message: str | None = None) -> None:
         self.status = status
         self.outcome = outcome
         self.diagnostics = _diagnostics(outcome)

@@ -80,9 +80,7 @@ class RetryPolicy:
         backoff = wait_exponential_jitter(multiplier=self.initial_wait, max=self.max_wait, jitter=self.jitter)
 
         def wait(state: RetryCallState) -> float:
-            hinted = (
-                retry_after_seconds(_response(state).headers.get("Retry-After")) if _answered(state) else None
-            )
+            hinted = retry_after_seconds(_response(state).headers.get("Retry-After")) if _answered(state) else None
             return backoff(state) if hinted is None else min(hinted, self.max_wait)
 
         def should_retry_error(exc: BaseException) -> bool:

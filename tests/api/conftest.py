@@ -22,11 +22,6 @@ OpenGateway = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     # Every knob a test relies on is passed explicitly: neither a developer's `.env` nor
     # the environment may change what the tests see.

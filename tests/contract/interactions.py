@@ -64,9 +64,7 @@ def pages(fhir: httpx.Client, resource_type: str, params: Params) -> Iterable[Js
 def matches(page: Json) -> list[Json]:
     """The resources a search page matched (entries that are not `_include`d)."""
     return [
-        entry["resource"]
-        for entry in page.get("entry", [])
-        if entry.get("search", {}).get("mode", "match") == "match"
+        entry["resource"] for entry in page.get("entry", []) if entry.get("search", {}).get("mode", "match") == "match"
     ]
 
 

@@ -105,9 +105,7 @@ def test_batch_entries_succeed_or_fail_independently(fhir: httpx.Client, tag: Ta
     assert _tagged(fhir, "Observation", tag) == []
 
 
-def test_urn_uuid_references_resolve_to_the_assigned_ids_in_any_entry_order(
-    fhir: httpx.Client, tag: Tag
-) -> None:
+def test_urn_uuid_references_resolve_to_the_assigned_ids_in_any_entry_order(fhir: httpx.Client, tag: Tag) -> None:
     patient_url, encounter_url = urn_uuid(), urn_uuid()
     entries = [
         post_entry(observation(subject=patient_url, encounter=encounter_url, tag=tag)),
@@ -162,9 +160,7 @@ def test_if_none_exist_creates_when_nothing_matches(fhir: httpx.Client, tag: Tag
     value = unique_value()
     criteria = f"identifier={IDENTIFIER_SYSTEM}|{value}"
 
-    response = _post_bundle(
-        fhir, "transaction", [post_entry(_identified(tag, value), if_none_exist=criteria)]
-    )
+    response = _post_bundle(fhir, "transaction", [post_entry(_identified(tag, value), if_none_exist=criteria)])
 
     assert response.status_code == 200, response.text
     assert _statuses(response.json())[0].startswith("201")
@@ -194,9 +190,7 @@ def test_if_none_exist_with_several_matches_is_a_failed_precondition(fhir: httpx
     twins = {create(fhir, _identified(tag, value))["id"] for _ in range(2)}
     criteria = f"identifier={IDENTIFIER_SYSTEM}|{value}"
 
-    response = _post_bundle(
-        fhir, "transaction", [post_entry(_identified(tag, value), if_none_exist=criteria)]
-    )
+    response = _post_bundle(fhir, "transaction", [post_entry(_identified(tag, value), if_none_exist=criteria)])
 
     assert_operation_outcome(response, 412)
     assert set(search_ids(fhir, "Patient", [("identifier", f"{IDENTIFIER_SYSTEM}|{value}")])) == twins

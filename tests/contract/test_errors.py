@@ -44,9 +44,7 @@ def test_a_body_of_another_resource_type_than_the_url_is_rejected(fhir: httpx.Cl
     subject, target_id = reference(create(fhir, patient())), unique_id("typed")
 
     created = fhir.post("Patient", json=observation(subject=subject, tag=tag))
-    updated = fhir.put(
-        f"Patient/{target_id}", json={**observation(subject=subject, tag=tag), "id": target_id}
-    )
+    updated = fhir.put(f"Patient/{target_id}", json={**observation(subject=subject, tag=tag), "id": target_id})
 
     assert_operation_outcome(created, 400)
     assert_operation_outcome(updated, 400)
@@ -111,9 +109,7 @@ def test_an_oversized_body_is_rejected(small_body_fhir: httpx.Client, fhir: http
     ],
 )
 def test_an_unsupported_content_type_is_rejected(fhir: httpx.Client, tag: Tag, content_type: str) -> None:
-    response = fhir.post(
-        "Patient", content=json.dumps(patient(tag=tag)), headers={"Content-Type": content_type}
-    )
+    response = fhir.post("Patient", content=json.dumps(patient(tag=tag)), headers={"Content-Type": content_type})
 
     assert_operation_outcome(response, UNSUPPORTED_MEDIA_TYPE)
     assert _nothing_tagged(fhir, tag)

@@ -79,9 +79,7 @@ def test_put_whose_body_has_no_id_is_rejected(fhir: httpx.Client, tag: Tag) -> N
     [unique_id("too-long").ljust(65, "x"), f"under_score-{secrets.token_hex(4)}"],
     ids=["65-characters", "underscore"],
 )
-def test_put_to_an_id_outside_the_fhir_id_syntax_is_rejected(
-    fhir: httpx.Client, tag: Tag, bad_id: str
-) -> None:
+def test_put_to_an_id_outside_the_fhir_id_syntax_is_rejected(fhir: httpx.Client, tag: Tag, bad_id: str) -> None:
     response = fhir.put(f"Patient/{bad_id}", json=patient(tag=tag, id=bad_id))
 
     assert_operation_outcome(response, 400)

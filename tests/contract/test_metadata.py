@@ -60,9 +60,7 @@ def test_metadata_is_an_r4_capability_statement_in_json(fhir: httpx.Client, capa
 def test_metadata_lists_each_type_with_its_search_parameters(rest: Json, resource_type: str) -> None:
     resource = _resource(rest, resource_type)
     # Parameters common to every type may be declared once, at the level of the whole server.
-    declared = {
-        parameter["name"] for parameter in resource.get("searchParam", []) + rest.get("searchParam", [])
-    }
+    declared = {parameter["name"] for parameter in resource.get("searchParam", []) + rest.get("searchParam", [])}
 
     assert (SEARCH_PARAMETERS[resource_type] | COMMON_SEARCH_PARAMETERS) - declared == set()
 

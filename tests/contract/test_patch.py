@@ -10,9 +10,7 @@ from tests.contract.interactions import JSON_PATCH, assert_operation_outcome, cr
 from tests.contract.target import VERSION_CONFLICT
 
 
-def _patch(
-    fhir: httpx.Client, resource: Json, operations: object, if_match: str | None = None
-) -> httpx.Response:
+def _patch(fhir: httpx.Client, resource: Json, operations: object, if_match: str | None = None) -> httpx.Response:
     headers = {"Content-Type": JSON_PATCH}
     if if_match:
         headers["If-Match"] = if_match
@@ -22,9 +20,7 @@ def _patch(
 def _assert_unchanged(fhir: httpx.Client, before: Json) -> None:
     current = read(fhir, reference(before))
     assert current["meta"]["versionId"] == before["meta"]["versionId"]
-    assert {k: v for k, v in current.items() if k != "meta"} == {
-        k: v for k, v in before.items() if k != "meta"
-    }
+    assert {k: v for k, v in current.items() if k != "meta"} == {k: v for k, v in before.items() if k != "meta"}
 
 
 def test_json_patch_changes_the_resource_and_makes_a_new_version(fhir: httpx.Client, tag: Tag) -> None:
@@ -48,23 +44,17 @@ def test_json_patch_changes_the_resource_and_makes_a_new_version(fhir: httpx.Cli
 def test_patch_with_the_current_if_match_applies(fhir: httpx.Client, tag: Tag) -> None:
     created = create(fhir, patient(tag=tag, gender="female"))
 
-    response = _patch(
-        fhir, created, [{"op": "replace", "path": "/gender", "value": "male"}], if_match='W/"1"'
-    )
+    response = _patch(fhir, created, [{"op": "replace", "path": "/gender", "value": "male"}], if_match='W/"1"')
 
     assert response.status_code == 200, response.text
     assert response.json()["meta"]["versionId"] == "2"
 
 
-def test_patch_with_a_stale_if_match_is_a_version_conflict_and_changes_nothing(
-    fhir: httpx.Client, tag: Tag
-) -> None:
+def test_patch_with_a_stale_if_match_is_a_version_conflict_and_changes_nothing(fhir: httpx.Client, tag: Tag) -> None:
     created = create(fhir, patient(tag=tag, gender="female"))
     second = _patch(fhir, created, [{"op": "replace", "path": "/gender", "value": "male"}]).json()
 
-    response = _patch(
-        fhir, created, [{"op": "replace", "path": "/gender", "value": "other"}], if_match='W/"1"'
-    )
+    response = _patch(fhir, created, [{"op": "replace", "path": "/gender", "value": "other"}], if_match='W/"1"')
 
     assert_operation_outcome(response, VERSION_CONFLICT)
     _assert_unchanged(fhir, second)
@@ -90,9 +80,7 @@ def test_a_patch_that_makes_the_resource_invalid_is_rejected_and_changes_nothing
     _assert_unchanged(fhir, created)
 
 
-def test_a_patch_whose_test_operation_fails_is_rejected_and_changes_nothing(
-    fhir: httpx.Client, tag: Tag
-) -> None:
+def test_a_patch_whose_test_operation_fails_is_rejected_and_changes_nothing(fhir: httpx.Client, tag: Tag) -> None:
     created = create(fhir, patient(tag=tag, gender="female", birth_date="1980-01-01"))
     operations = [
         {"op": "test", "path": "/gender", "value": "male"},

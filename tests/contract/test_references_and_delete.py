@@ -35,9 +35,7 @@ def test_update_with_a_reference_to_a_missing_resource_is_rejected(fhir: httpx.C
     assert current["meta"]["versionId"] == "1"
 
 
-def test_delete_of_a_referenced_resource_is_a_conflict_naming_the_referrer(
-    fhir: httpx.Client, tag: Tag
-) -> None:
+def test_delete_of_a_referenced_resource_is_a_conflict_naming_the_referrer(fhir: httpx.Client, tag: Tag) -> None:
     target = create(fhir, patient(tag=tag))
     referrer = create(fhir, observation(subject=reference(target), tag=tag))
 
@@ -86,9 +84,7 @@ def test_delete_of_an_unknown_id_succeeds(fhir: httpx.Client) -> None:
     assert response.status_code in {200, 204}, response.text
 
 
-def test_vread_of_the_deleted_version_is_gone_and_earlier_versions_remain(
-    fhir: httpx.Client, tag: Tag
-) -> None:
+def test_vread_of_the_deleted_version_is_gone_and_earlier_versions_remain(fhir: httpx.Client, tag: Tag) -> None:
     created = create(fhir, patient(tag=tag, family="Kept"))
 
     fhir.delete(reference(created))

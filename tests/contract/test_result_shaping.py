@@ -78,18 +78,12 @@ def test_count_limits_a_page_and_links_to_the_next(fhir: httpx.Client, roster: R
 
 
 def test_offset_skips_that_many_matches(fhir: httpx.Client, roster: Roster) -> None:
-    page = search(
-        fhir, "Patient", roster.params(("_count", "2"), ("_offset", "2"), ("_sort", "family,-given"))
-    )
+    page = search(fhir, "Patient", roster.params(("_count", "2"), ("_offset", "2"), ("_sort", "family,-given")))
 
-    assert (
-        roster.names([resource["id"] for resource in matches(page)]) == BY_FAMILY_THEN_GIVEN_DESCENDING[2:4]
-    )
+    assert roster.names([resource["id"] for resource in matches(page)]) == BY_FAMILY_THEN_GIVEN_DESCENDING[2:4]
 
 
-def test_following_next_links_returns_every_match_once_in_sort_order(
-    fhir: httpx.Client, roster: Roster
-) -> None:
+def test_following_next_links_returns_every_match_once_in_sort_order(fhir: httpx.Client, roster: Roster) -> None:
     every_page = list(pages(fhir, "Patient", roster.params(("_count", "2"), ("_sort", "family,-given"))))
     ids = [resource["id"] for page in every_page for resource in matches(page)]
 

@@ -51,9 +51,7 @@ class Charts:
     def keys(self, resource_type: str, ids: list[str]) -> set[str]:
         """The keys of the stored `resource_type` resources with these ids; any other id fails."""
         by_id = {
-            resource["id"]: key
-            for key, resource in self.stored.items()
-            if resource["resourceType"] == resource_type
+            resource["id"]: key for key, resource in self.stored.items() if resource["resourceType"] == resource_type
         }
         assert len(set(ids)) == len(ids), f"a resource was found twice: {ids}"
         return {by_id[found] for found in ids}
@@ -148,9 +146,7 @@ def test_subject_finds_that_patients_resources_by_reference_or_bare_id(
 def test_encounter_finds_the_observations_of_that_encounter(fhir: httpx.Client, charts: Charts) -> None:
     visit_a = charts.id("encounter-a")
 
-    assert (
-        _found(fhir, charts, "Observation", ("encounter", f"Encounter/{visit_a}")) == CHART_A["Observation"]
-    )
+    assert _found(fhir, charts, "Observation", ("encounter", f"Encounter/{visit_a}")) == CHART_A["Observation"]
     assert _found(fhir, charts, "Observation", ("encounter", visit_a)) == CHART_A["Observation"]
 
 
@@ -208,9 +204,7 @@ def test_a_comma_separated_code_is_an_or(fhir: httpx.Client, charts: Charts) -> 
 def test_patient_and_code_together_must_both_match(fhir: httpx.Client, charts: Charts) -> None:
     patient_a = charts.id("patient-a")
 
-    assert _found(fhir, charts, "Observation", ("patient", patient_a), ("code", "8310-5")) == {
-        "observation-a2"
-    }
+    assert _found(fhir, charts, "Observation", ("patient", patient_a), ("code", "8310-5")) == {"observation-a2"}
     assert _found(fhir, charts, "Observation", ("patient", patient_a), ("code", "9279-1")) == set()
 
 

@@ -28,9 +28,7 @@ def _assert_last_modified_is(response: httpx.Response, resource: Json) -> None:
     assert abs(last_modified - parse_instant(resource["meta"]["lastUpdated"])) < timedelta(seconds=1)
 
 
-def _update(
-    fhir: httpx.Client, resource: Json, *, if_match: str | None = None, **changes: object
-) -> httpx.Response:
+def _update(fhir: httpx.Client, resource: Json, *, if_match: str | None = None, **changes: object) -> httpx.Response:
     """PUT `resource` with `changes`, sending its tags but not its old versionId or lastUpdated."""
     meta = {"tag": resource["meta"].get("tag", [])}
     headers = {"If-Match": if_match} if if_match else {}
@@ -121,9 +119,7 @@ def test_put_with_identical_content_creates_no_new_version(fhir: httpx.Client, t
     assert [entry["resource"]["meta"]["versionId"] for entry in history["entry"]] == ["1"]
 
 
-def test_update_with_a_stale_if_match_is_a_version_conflict_and_changes_nothing(
-    fhir: httpx.Client, tag: Tag
-) -> None:
+def test_update_with_a_stale_if_match_is_a_version_conflict_and_changes_nothing(fhir: httpx.Client, tag: Tag) -> None:
     created = create(fhir, patient(tag=tag, gender="female"))
     _update(fhir, created, gender="male")
 

@@ -47,8 +47,12 @@ def test_date_parameters_index_ranges() -> None:
 
 
 def test_choice_and_period_dates_are_indexed() -> None:
-    encounter = {"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"},
-                 "period": {"start": "2025-03-01T10:30:00-08:00"}}
+    encounter = {
+        "resourceType": "Encounter",
+        "status": "finished",
+        "class": {"code": "AMB"},
+        "period": {"start": "2025-03-01T10:30:00-08:00"},
+    }
     (row,) = index_rows(encounter, 1).dates
     assert row["low"] == datetime(2025, 3, 1, 18, 30)
     assert row["high"].year == 9999  # an open period runs on
@@ -73,8 +77,11 @@ def test_every_reference_is_a_link_with_its_path_but_not_contained_ones() -> Non
 
 
 def test_urn_references_are_unresolvable_outside_a_bundle_and_rewritable_inside() -> None:
-    observation = {"resourceType": "Observation", "subject": {"reference": "urn:uuid:abc"},
-                   "focus": [{"reference": "https://elsewhere.org/fhir/Patient/1"}]}
+    observation = {
+        "resourceType": "Observation",
+        "subject": {"reference": "urn:uuid:abc"},
+        "focus": [{"reference": "https://elsewhere.org/fhir/Patient/1"}],
+    }
     assert list(unresolvable_references(observation)) == [("Observation.subject", "urn:uuid:abc")]
     rewrite_references(observation, {"urn:uuid:abc": "Patient/p9"})
     assert observation["subject"] == {"reference": "Patient/p9"}

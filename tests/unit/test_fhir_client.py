@@ -22,11 +22,6 @@ BASE = "http://fhir.test/fhir"
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def server() -> respx.Router:
     """Answers any URL, so tests can see where each request went."""
     return respx.Router(assert_all_called=False)
@@ -74,9 +69,7 @@ async def test_send_resolves_relative_urls_under_the_base(
     assert str(route.calls.last.request.url) == sent_to
 
 
-async def test_send_passes_params_content_and_headers_through(
-    client: FhirClient, server: respx.Router
-) -> None:
+async def test_send_passes_params_content_and_headers_through(client: FhirClient, server: respx.Router) -> None:
     route = server.route().respond(201)
 
     await client.send(

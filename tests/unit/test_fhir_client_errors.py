@@ -1,7 +1,5 @@
 """Which FhirError each failure of the FHIR server becomes, and what the error carries."""
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 import respx
@@ -16,30 +14,9 @@ from fhir_gateway.fhir_client import (
     FhirTimeout,
     FhirUnavailable,
     FhirVersionConflict,
-    RetryPolicy,
 )
 
 pytestmark = pytest.mark.anyio
-
-BASE = "http://fhir.test/fhir"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def server() -> respx.Router:
-    return respx.Router(base_url=BASE, assert_all_called=False)
-
-
-@pytest.fixture
-async def client(server: respx.Router) -> AsyncIterator[FhirClient]:
-    # One attempt: these tests are about the error a final answer becomes, not retries.
-    transport = httpx.MockTransport(server.async_handler)
-    async with FhirClient(BASE, transport=transport, retry=RetryPolicy(attempts=1)) as fhir:
-        yield fhir
 
 
 def outcome(*diagnostics: str, code: str = "processing") -> dict[str, object]:
@@ -108,9 +85,7 @@ async def test_an_issue_without_diagnostics_contributes_its_details_text(
         await client.read("Patient", "1")
 
 
-async def test_an_error_without_an_operation_outcome_still_reads_well(
-    client: FhirClient, server: respx.Router
-) -> None:
+async def test_an_error_without_an_operation_outcome_still_reads_well(client: FhirClient, server: respx.Router) -> None:
     server.get("/Patient/1").respond(404, text="not here")
 
     with pytest.raises(FhirNotFound) as caught:
@@ -121,9 +96,7 @@ async def test_an_error_without_an_operation_outcome_still_reads_well(
     assert str(caught.value) == "FHIR server answered 404 Not Found"
 
 
-async def test_hapi_409_for_a_stale_if_match_is_a_version_conflict(
-    client: FhirClient, server: respx.Router
-) -> None:
+async def test_hapi_409_for_a_stale_if_match_is_a_version_conflict(client: FhirClient, server: respx.Router) -> None:
     stale = outcome(
         "HAPI-0989: Trying to update Patient/1/_history/2 but this is not the current version",
         code="conflict",
@@ -136,9 +109,7 @@ async def test_hapi_409_for_a_stale_if_match_is_a_version_conflict(
     assert caught.value.status == 409
 
 
-async def test_a_409_from_a_blocked_delete_stays_a_plain_conflict(
-    client: FhirClient, server: respx.Router
-) -> None:
+async def test_a_409_from_a_blocked_delete_stays_a_plain_conflict(client: FhirClient, server: respx.Router) -> None:
     blocked = outcome("HAPI-0550: Unable to delete Patient/1 because at least one resource has a reference")
     server.delete("/Patient/1").respond(409, json=blocked)
 
@@ -158,9 +129,7 @@ async def test_a_conditional_create_matching_several_resources_is_a_version_conf
         await client.create({"resourceType": "Patient"}, if_none_exist="identifier=x|1")
 
 
-@pytest.mark.parametrize(
-    ("header", "seconds"), [("7", 7.0), ("0", 0.0), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)]
-)
+@pytest.mark.parametrize(("header", "seconds"), [("7", 7.0), ("0", 0.0), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)])
 async def test_unavailable_carries_the_servers_retry_after(
     client: FhirClient, server: respx.Router, header: str, seconds: float
 ) -> None:
@@ -209,9 +178,7 @@ async def test_every_timeout_is_a_fhir_timeout_with_status_504(
     assert str(caught.value) == f"FHIR server did not answer in time ({timeout_error.__name__}: timed out)"
 
 
-async def test_send_returns_error_answers_instead_of_raising(
-    client: FhirClient, server: respx.Router
-) -> None:
+async def test_send_returns_error_answers_instead_of_raising(client: FhirClient, server: respx.Router) -> None:
     server.get("/Patient/1").respond(410, json=outcome("deleted"))
 
     response = await client.send("GET", "Patient/1")

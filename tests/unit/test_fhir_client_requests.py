@@ -1,6 +1,5 @@
 """What FhirClient puts on the wire for each FHIR interaction, and what it returns."""
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -8,30 +7,13 @@ import orjson
 import pytest
 import respx
 
-from fhir_gateway.fhir_client import FhirClient, FhirError, RetryPolicy
+from fhir_gateway.fhir_client import FhirClient, FhirError
+from tests.unit.conftest import BASE
 
 pytestmark = pytest.mark.anyio
 
-BASE = "http://fhir.test/fhir"
 FHIR_JSON = "application/fhir+json"
 PATIENT = {"resourceType": "Patient", "id": "1", "meta": {"versionId": "3"}, "gender": "female"}
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def server() -> respx.Router:
-    return respx.Router(base_url=BASE, assert_all_called=False)
-
-
-@pytest.fixture
-async def client(server: respx.Router) -> AsyncIterator[FhirClient]:
-    transport = httpx.MockTransport(server.async_handler)
-    async with FhirClient(BASE, transport=transport, retry=RetryPolicy(attempts=1)) as fhir:
-        yield fhir
 
 
 def sent_json(request: httpx.Request) -> object:
@@ -182,9 +164,7 @@ async def test_update_needs_an_id(client: FhirClient) -> None:
         await client.update({"resourceType": "Patient"})
 
 
-async def test_conditional_update_puts_to_the_type_with_the_criteria(
-    client: FhirClient, server: respx.Router
-) -> None:
+async def test_conditional_update_puts_to_the_type_with_the_criteria(client: FhirClient, server: respx.Router) -> None:
     route = server.put("/Patient").respond(201, json=PATIENT)
 
     await client.conditional_update({"resourceType": "Patient"}, "identifier=https://x.test/mrn|42")
@@ -249,18 +229,14 @@ async def test_search_sends_mapping_params(client: FhirClient, server: respx.Rou
 async def test_search_keeps_repeated_parameter_names(client: FhirClient, server: respx.Router) -> None:
     route = server.get("/Observation").respond(200, json=searchset())
 
-    await client.search(
-        "Observation", [("date", "ge2020-01-01"), ("date", "lt2021-01-01"), ("code", "8867-4")]
-    )
+    await client.search("Observation", [("date", "ge2020-01-01"), ("date", "lt2021-01-01"), ("code", "8867-4")])
 
     params = route.calls.last.request.url.params
     assert params.get_list("date") == ["ge2020-01-01", "lt2021-01-01"]
     assert params["code"] == "8867-4"
 
 
-async def test_next_page_follows_the_next_link_exactly_as_written(
-    client: FhirClient, server: respx.Router
-) -> None:
+async def test_next_page_follows_the_next_link_exactly_as_written(client: FhirClient, server: respx.Router) -> None:
     next_url = f"{BASE}?_getpages=0b5a-c1&_getpagesoffset=20&_count=20&_bundletype=searchset"
     route = server.get(BASE).respond(200, json=searchset("21"))
 
@@ -294,9 +270,7 @@ async def test_search_all_yields_every_resource_across_pages_but_not_search_warn
 # -- bundles ---------------------------------------------------------------------------
 
 
-async def test_transaction_posts_the_bundle_to_the_base_itself(
-    client: FhirClient, server: respx.Router
-) -> None:
+async def test_transaction_posts_the_bundle_to_the_base_itself(client: FhirClient, server: respx.Router) -> None:
     bundle = {"resourceType": "Bundle", "type": "transaction", "entry": []}
     answer = {"resourceType": "Bundle", "type": "transaction-response", "entry": []}
     route = server.post(BASE).respond(200, json=answer)
@@ -316,9 +290,7 @@ async def test_batch_posts_the_bundle_to_the_base(client: FhirClient, server: re
     assert await client.batch(bundle) == answer
 
 
-async def test_a_bundle_of_the_wrong_type_is_refused_before_sending(
-    client: FhirClient, server: respx.Router
-) -> None:
+async def test_a_bundle_of_the_wrong_type_is_refused_before_sending(client: FhirClient, server: respx.Router) -> None:
     route = server.route().respond(200, json={})
 
     with pytest.raises(ValueError, match="transaction"):

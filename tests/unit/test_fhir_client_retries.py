@@ -19,10 +19,10 @@ import respx
 
 from fhir_gateway.fhir_client import FhirClient, FhirTimeout, FhirUnavailable, RetryPolicy
 from fhir_gateway.fhir_client.retry import retry_after_seconds
+from tests.unit.conftest import BASE
 
 pytestmark = pytest.mark.anyio
 
-BASE = "http://fhir.test/fhir"
 PATIENT = {"resourceType": "Patient", "id": "1"}
 
 
@@ -35,16 +35,6 @@ def ok() -> httpx.Response:
 
 
 MakeClient = Callable[..., FhirClient]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def server() -> respx.Router:
-    return respx.Router(base_url=BASE, assert_all_called=False)
 
 
 @pytest.fixture
@@ -96,9 +86,7 @@ async def test_a_read_is_retried_on_transient_statuses(
 
 
 @pytest.mark.parametrize("status", [400, 404, 409, 410, 412, 500])
-async def test_other_error_statuses_are_not_retried(
-    client: FhirClient, server: respx.Router, status: int
-) -> None:
+async def test_other_error_statuses_are_not_retried(client: FhirClient, server: respx.Router, status: int) -> None:
     route = server.get("/Patient/1").respond(status)
 
     await client.send("GET", "Patient/1")
@@ -131,9 +119,7 @@ async def test_a_read_is_retried_after_connection_failures_and_timeouts(
         ("DELETE", lambda fhir: fhir.delete("Patient", "1")),
     ],
 )
-async def test_put_and_delete_are_retried(
-    client: FhirClient, server: respx.Router, method: str, call: Any
-) -> None:
+async def test_put_and_delete_are_retried(client: FhirClient, server: respx.Router, method: str, call: Any) -> None:
     route = server.route(method=method, path="/Patient/1").mock(side_effect=[unavailable(), ok()])
 
     await call(client)
@@ -187,9 +173,7 @@ async def test_any_request_is_retried_when_no_connection_was_made(
     assert (created.call_count, patched.call_count) == (2, 2)
 
 
-async def test_a_transaction_of_idempotent_entries_is_retried(
-    client: FhirClient, server: respx.Router
-) -> None:
+async def test_a_transaction_of_idempotent_entries_is_retried(client: FhirClient, server: respx.Router) -> None:
     transaction = bundle(
         "transaction",
         {"method": "PUT", "url": "Patient/a"},
@@ -252,9 +236,7 @@ async def test_a_bundle_posted_anywhere_but_the_base_is_a_plain_create(
 # -- how long it waits -----------------------------------------------------------------
 
 
-async def test_waits_double_up_to_max_wait(
-    make_client: MakeClient, server: respx.Router, waits: list[float]
-) -> None:
+async def test_waits_double_up_to_max_wait(make_client: MakeClient, server: respx.Router, waits: list[float]) -> None:
     client = make_client(attempts=6, initial_wait=1.0, max_wait=3.0)
     server.get("/Patient/1").respond(503)
 
@@ -285,9 +267,7 @@ async def test_retry_after_in_seconds_replaces_the_backoff(
     assert waits == [2.0]
 
 
-async def test_retry_after_is_capped_by_max_wait(
-    client: FhirClient, server: respx.Router, waits: list[float]
-) -> None:
+async def test_retry_after_is_capped_by_max_wait(client: FhirClient, server: respx.Router, waits: list[float]) -> None:
     server.get("/Patient/1").mock(side_effect=[httpx.Response(503, headers={"Retry-After": "3600"}), ok()])
 
     await client.read("Patient", "1")
@@ -424,9 +404,7 @@ async def test_repeated_connection_failures_give_up_with_unavailable(
     assert route.call_count == 2
 
 
-async def test_one_attempt_means_no_retry(
-    make_client: MakeClient, server: respx.Router, waits: list[float]
-) -> None:
+async def test_one_attempt_means_no_retry(make_client: MakeClient, server: respx.Router, waits: list[float]) -> None:
     client = make_client(attempts=1)
     route = server.get("/Patient/1").respond(503)
 
@@ -448,9 +426,7 @@ def test_a_policy_needs_at_least_one_attempt_and_no_negative_waits() -> None:
 async def test_retries_are_logged_without_ids_query_values_or_bodies(
     client: FhirClient, server: respx.Router, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server.get("/Patient").mock(
-        side_effect=[unavailable(), httpx.Response(200, json={"resourceType": "Bundle"})]
-    )
+    server.get("/Patient").mock(side_effect=[unavailable(), httpx.Response(200, json={"resourceType": "Bundle"})])
     server.put("/Patient/secret-id").mock(side_effect=[httpx.ReadTimeout("timed out"), ok()])
 
     with caplog.at_level(logging.WARNING, logger="fhir_gateway.fhir_client"):
