@@ -46,16 +46,16 @@ def find_links(resource: dict[str, Any]) -> list[Link]:
 
 
 def unresolvable_references(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """(path, reference) for references the store can neither resolve nor leave alone.
+    """(path, reference) for references other than relative (`Patient/1`) or local (`#id`).
 
-    `urn:` references must have been resolved inside a bundle; anything else that is
-    not relative, absolute (http/https) or local (`#id`) is malformed.
+    `urn:` references must have been resolved inside a bundle, and absolute URLs point
+    outside this server, which, like HAPI FHIR with `allow_external_references: false`,
+    does not accept them.
     """
     for path, node in _references(resource, resource["resourceType"]):
         reference = node["reference"]
-        if reference.startswith(("#", "http://", "https://")) or parse_reference(reference):
-            continue
-        yield path, reference
+        if not (reference.startswith("#") or parse_reference(reference)):
+            yield path, reference
 
 
 def rewrite_references(node: Any, mapping: dict[str, str]) -> None:

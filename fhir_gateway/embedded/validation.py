@@ -59,7 +59,11 @@ def validate(body: Any, expected_type: str | None = None) -> dict[str, Any]:
     if problems:
         raise FhirStoreError(400, problems)
     for path, reference in unresolvable_references(body):
-        raise bad_request(f"Invalid reference {reference!r} in path {path}", expression=path)
+        raise bad_request(
+            f"Reference {reference!r} in path {path} is neither relative (Type/id) nor local (#id): "
+            "this server resolves no other references",
+            expression=path,
+        )
     return body
 
 

@@ -22,6 +22,16 @@ def test_create_with_a_reference_to_a_missing_resource_is_rejected(fhir: httpx.C
     assert search_ids(fhir, "Observation", [("_tag", tag.search)]) == []
 
 
+def test_references_outside_the_server_are_rejected(fhir: httpx.Client, tag: Tag) -> None:
+    # HAPI answers so with allow_external_references: false (hapi/application.yaml); an
+    # unresolved urn:uuid outside a bundle points nowhere at all.
+    for outside in ("https://elsewhere.example/fhir/Patient/1", f"urn:uuid:{unique_id('urn')}"):
+        response = fhir.post("Observation", json=observation(subject=outside, tag=tag))
+
+        assert_operation_outcome(response, 400)
+    assert search_ids(fhir, "Observation", [("_tag", tag.search)]) == []
+
+
 def test_update_with_a_reference_to_a_missing_resource_is_rejected(fhir: httpx.Client, tag: Tag) -> None:
     subject = create(fhir, patient(tag=tag))
     stored = create(fhir, observation(subject=reference(subject), tag=tag))

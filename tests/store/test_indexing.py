@@ -76,13 +76,17 @@ def test_every_reference_is_a_link_with_its_path_but_not_contained_ones() -> Non
     }
 
 
-def test_urn_references_are_unresolvable_outside_a_bundle_and_rewritable_inside() -> None:
+def test_urn_and_absolute_references_are_unresolvable_and_urns_rewritable() -> None:
     observation = {
         "resourceType": "Observation",
         "subject": {"reference": "urn:uuid:abc"},
         "focus": [{"reference": "https://elsewhere.org/fhir/Patient/1"}],
     }
-    assert list(unresolvable_references(observation)) == [("Observation.subject", "urn:uuid:abc")]
+    assert list(unresolvable_references(observation)) == [
+        ("Observation.subject", "urn:uuid:abc"),
+        ("Observation.focus", "https://elsewhere.org/fhir/Patient/1"),
+    ]
+    del observation["focus"]
     rewrite_references(observation, {"urn:uuid:abc": "Patient/p9"})
     assert observation["subject"] == {"reference": "Patient/p9"}
     assert list(unresolvable_references(observation)) == []
