@@ -98,7 +98,8 @@ links = Table(
     metadata,
     Column("res_pk", _Pk, ForeignKey("resource.pk"), nullable=False, index=True),
     Column("res_type", String(64), nullable=False),
-    Column("path", String(255), nullable=False),
+    # Text: nested extensions make paths of any length.
+    Column("path", Text, nullable=False),
     Column("target_type", String(64), nullable=False),
     Column("target_id", String(64), nullable=False),
     Index("ix_resource_link_target", "target_type", "target_id", "res_pk"),

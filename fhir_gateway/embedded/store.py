@@ -5,12 +5,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from . import bundles
 from .database import create_store_engine, ping, writer
 from .http import create_http_app
 from .interactions import WRITE_METHODS, dispatch
+from .outcomes import bad_request
 from .repository import Repository
 from .requests import FhirRequest, FhirResponse
 from .schema import resources
@@ -55,6 +56,11 @@ class EmbeddedStore:
             try:
                 with self._writer.begin() as conn:
                     return work(Repository(conn))
+            except DataError as error:
+                # Validation should leave nothing the database refuses; if something slips
+                # through, it is still the request's fault, not the server's.
+                logger.warning("database refused a value: %s", error.orig)
+                raise bad_request(f"A value in the request cannot be stored: {error.orig}") from None
             except (IntegrityError, OperationalError) as error:
                 if attempt == _WRITE_ATTEMPTS or not _is_transient(error):
                     raise

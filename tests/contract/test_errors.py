@@ -79,6 +79,28 @@ def test_an_unknown_element_is_rejected_naming_it(fhir: httpx.Client, tag: Tag) 
     assert _nothing_tagged(fhir, tag)
 
 
+def test_a_control_character_in_a_string_is_rejected(fhir: httpx.Client, tag: Tag) -> None:
+    # R4 datatypes: strings hold no characters below U+0020 but tab, CR and LF.
+    response = fhir.post("Patient", json={**patient(tag=tag), "name": [{"family": "Null\u0000Byte"}]})
+
+    assert_operation_outcome(response, 400)
+    assert _nothing_tagged(fhir, tag)
+
+
+def test_a_reference_deep_inside_nested_extensions_is_stored_and_enforced(fhir: httpx.Client, tag: Tag) -> None:
+    subject = create(fhir, patient())
+    nested: dict = {"url": "urn:test:leaf", "valueReference": {"reference": reference(subject)}}
+    for depth in range(40):
+        nested = {"url": f"urn:test:level-{depth}", "extension": [nested]}
+
+    response = fhir.post(
+        "Observation", json={**observation(subject=reference(subject), tag=tag), "extension": [nested]}
+    )
+
+    assert response.status_code == 201, response.text
+    assert fhir.delete(reference(subject)).status_code == 409
+
+
 def test_an_invalid_nested_value_is_rejected_naming_its_path(fhir: httpx.Client, tag: Tag) -> None:
     telecom = {"system": "phone", "value": "+1 604 555 0100", "period": {"start": "yesterday"}}
 
