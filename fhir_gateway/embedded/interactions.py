@@ -42,6 +42,8 @@ def _route(request: FhirRequest) -> Handler:
         shape = ("history",)
     else:
         require_resource_type(segments[0])
+        if len(segments) > 1 and segments[1] != "_history":
+            require_valid_id(segments[1])
         if len(segments) == 1:
             shape = ("type",)
         elif len(segments) == 2 and segments[1] == "_history":

@@ -36,6 +36,15 @@ class EmbeddedStore:
 
     def handle(self, request: FhirRequest, base: str, *, representation: bool = True) -> FhirResponse:
         """Run one request to completion (blocking: call it from a worker thread)."""
+        try:
+            return self._handle(request, base, representation)
+        except DataError as error:
+            # Validation should leave nothing the database refuses; if something slips
+            # through, it is still the request's fault, not the server's.
+            logger.warning("database refused a value: %s", error.orig)
+            raise bad_request(f"A value in the request cannot be stored: {error.orig}") from None
+
+    def _handle(self, request: FhirRequest, base: str, representation: bool) -> FhirResponse:
         if request.is_bundle:
             kind = bundles.bundle_type(request.body)
             if kind == "transaction":
@@ -56,11 +65,6 @@ class EmbeddedStore:
             try:
                 with self._writer.begin() as conn:
                     return work(Repository(conn))
-            except DataError as error:
-                # Validation should leave nothing the database refuses; if something slips
-                # through, it is still the request's fault, not the server's.
-                logger.warning("database refused a value: %s", error.orig)
-                raise bad_request(f"A value in the request cannot be stored: {error.orig}") from None
             except (IntegrityError, OperationalError) as error:
                 if attempt == _WRITE_ATTEMPTS or not _is_transient(error):
                     raise
