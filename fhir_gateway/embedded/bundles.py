@@ -123,7 +123,10 @@ def _patch_document(index: int, body: Any) -> Any:
 def _resolve_placeholders(
     repo: Repository, requests: list[FhirRequest], entries: list[dict[str, Any]]
 ) -> list[FhirRequest]:
-    """Reserve ids for created resources and point every `urn:` reference at them."""
+    """Reserve ids for created resources and point every `urn:` reference at them.
+
+    A conditional create that already has its match points its references at that match.
+    """
     mapping: dict[str, str] = {}
     reserved: dict[int, str] = {}
     for index, (request, entry) in enumerate(zip(requests, entries, strict=True)):
@@ -133,34 +136,21 @@ def _resolve_placeholders(
         segments = request.segments
         if request.method == "POST" and len(segments) == 1:
             reserved[index] = new_id()
-            mapping[full_url] = f"{segments[0]}/{reserved[index]}"
+            mapping[full_url] = f"{segments[0]}/{_single_match(repo, request) or reserved[index]}"
         elif request.method == "PUT" and len(segments) == 2:
             mapping[full_url] = "/".join(segments)
-    resolved = []
-    for index, request in enumerate(requests):
+    for request in requests:
         if mapping and request.body is not None:
             rewrite_references(request.body, mapping)
-        if index in reserved and request.if_none_exist:
-            reserved_id = _existing_or(repo, request, reserved[index])
-            if reserved_id != reserved[index]:
-                _repoint(mapping, requests[index].segments[0], reserved[index], reserved_id, requests)
-        resolved.append(_with_id(request, reserved.get(index)))
-    return resolved
+    return [_with_id(request, reserved.get(index)) for index, request in enumerate(requests)]
 
 
-def _existing_or(repo: Repository, request: FhirRequest, fallback: str) -> str:
-    ids = matching_ids(repo.conn, request.segments[0], parse_qsl(request.if_none_exist or "", keep_blank_values=True))
-    return ids[0] if len(ids) == 1 else fallback
-
-
-def _repoint(mapping: dict[str, str], res_type: str, old: str, new: str, requests: list[FhirRequest]) -> None:
-    old_reference, new_reference = f"{res_type}/{old}", f"{res_type}/{new}"
-    for key, value in mapping.items():
-        if value == old_reference:
-            mapping[key] = new_reference
-    for request in requests:
-        if request.body is not None:
-            rewrite_references(request.body, {old_reference: new_reference})
+def _single_match(repo: Repository, request: FhirRequest) -> str | None:
+    if not request.if_none_exist:
+        return None
+    criteria = parse_qsl(request.if_none_exist, keep_blank_values=True)
+    ids = matching_ids(repo.conn, request.segments[0], criteria)
+    return ids[0] if len(ids) == 1 else None
 
 
 def _with_id(request: FhirRequest, assigned_id: str | None) -> FhirRequest:

@@ -17,7 +17,7 @@ from .capability import capability_statement
 from .outcomes import FhirStoreError, bad_request, information
 from .repository import Repository, new_id
 from .requests import FhirRequest, FhirResponse
-from .search import DEFAULT_COUNT, MAX_COUNT, matching_ids, parse_query, run_search
+from .search import DEFAULT_COUNT, MAX_COUNT, matching_ids, non_negative_int, parse_query, run_search
 from .validation import require_resource_type, require_valid_id, validate
 from .values import date_range
 
@@ -104,10 +104,10 @@ def _history(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
     res_id = segments[1] if len(segments) == 3 else None
     count, offset, since = DEFAULT_COUNT, 0, None
     for name, value in request.query:
-        if name in ("_count", "_offset"):
-            if not value.isdigit():
-                raise bad_request(f"{name} must be a non-negative integer, got {value!r}")
-            count, offset = (min(int(value), MAX_COUNT), offset) if name == "_count" else (count, int(value))
+        if name == "_count":
+            count = min(non_negative_int(name, value), MAX_COUNT)
+        elif name == "_offset":
+            offset = non_negative_int(name, value)
         elif name == "_since":
             try:
                 since = date_range(value)[0]

@@ -109,9 +109,9 @@ def matching_ids(conn: Connection, resource_type: str, criteria: list[tuple[str,
 
 def _apply_control(parsed: SearchQuery, name: str, value: str) -> None:
     if name == "_count":
-        parsed.count = min(_non_negative_int(name, value), MAX_COUNT)
+        parsed.count = min(non_negative_int(name, value), MAX_COUNT)
     elif name == "_offset":
-        parsed.offset = _non_negative_int(name, value)
+        parsed.offset = non_negative_int(name, value)
     elif name == "_sort":
         known = params_for(parsed.resource_type)
         for key in filter(None, value.split(",")):
@@ -139,7 +139,7 @@ def _apply_control(parsed: SearchQuery, name: str, value: str) -> None:
         parsed.elements.extend(element for element in value.split(",") if element)
 
 
-def _non_negative_int(name: str, value: str) -> int:
+def non_negative_int(name: str, value: str) -> int:
     if not value.isdigit():
         raise bad_request(f"{name} must be a non-negative integer, got {value!r}")
     return int(value)

@@ -185,6 +185,29 @@ def test_if_none_exist_with_one_match_answers_it_and_writes_nothing(fhir: httpx.
     assert (current["meta"]["versionId"], current["name"][0]["family"]) == ("1", "Original")
 
 
+def test_references_to_a_conditional_create_that_matched_point_at_the_match(fhir: httpx.Client, tag: Tag) -> None:
+    # How an uploader re-sends a bundle idempotently: the patient is found, not duplicated,
+    # and what refers to it by urn:uuid refers to the one that exists.
+    value = unique_value()
+    existing = create(fhir, _identified(tag, value))
+    patient_urn = urn_uuid()
+    entries = [
+        post_entry(
+            _identified(tag, value),
+            full_url=patient_urn,
+            if_none_exist=f"identifier={IDENTIFIER_SYSTEM}|{value}",
+        ),
+        post_entry(observation(subject=patient_urn, tag=tag)),
+    ]
+
+    response = _post_bundle(fhir, "transaction", entries)
+
+    assert response.status_code == 200, response.text
+    (observation_id,) = search_ids(fhir, "Observation", [("_tag", tag.search)])
+    assert read(fhir, f"Observation/{observation_id}")["subject"]["reference"] == reference(existing)
+    assert search_ids(fhir, "Patient", [("identifier", f"{IDENTIFIER_SYSTEM}|{value}")]) == [existing["id"]]
+
+
 def test_if_none_exist_with_several_matches_is_a_failed_precondition(fhir: httpx.Client, tag: Tag) -> None:
     value = unique_value()
     twins = {create(fhir, _identified(tag, value))["id"] for _ in range(2)}
