@@ -34,3 +34,22 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache
+
+# HAPI FHIR JPA server without Docker (hapi/pom.xml, Maven caches its dependencies in ~/.m2):
+# `make hapi` serves it on ${HAPI_PORT:-8080}; `make hapi-test` runs the contract suite and the
+# simplified-API tests against it. PostgreSQL when SPRING_DATASOURCE_URL is set, else in-memory H2.
+HAPI_JAR := hapi/target/hapi-fhir-server.jar
+HAPI_SOURCES := hapi/pom.xml $(shell find hapi/src -type f)
+
+.PHONY: hapi hapi-test
+
+$(HAPI_JAR): $(HAPI_SOURCES)
+	mvn -B -q -f hapi/pom.xml package
+	@# Maven leaves an up-to-date jar untouched; make must still see it as newer than its sources.
+	touch $@
+
+hapi: $(HAPI_JAR)
+	hapi/run.sh serve
+
+hapi-test: setup $(HAPI_JAR)
+	hapi/run.sh test $(PYTEST_ARGS)

@@ -1,9 +1,14 @@
 """The gateway over a real embedded store on a fresh SQLite file, and an HTTP client on it.
 
+With `TEST_FHIR_BASE_URL` set (`make hapi-test` sets it) the gateway talks to the FHIR server
+at that base URL instead, so the same tests run against HAPI FHIR: each test starts on a server
+emptied with `$expunge`, and tests about the embedded store itself skip.
+
 `client` runs the app's lifespan, as a server would, and talks to it in-process. Tests
 that need an app built differently call `open_gateway(app)` themselves.
 """
 
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -18,16 +23,52 @@ from fhir_gateway.settings import EMBEDDED, Settings
 ALLOWED_ORIGIN = "https://clinic.example"
 BASE_URL = "http://gateway.test"
 
+FHIR_BASE_URL_VAR = "TEST_FHIR_BASE_URL"
+FHIR_BASE_URL: str | None = os.environ.get(FHIR_BASE_URL_VAR) or None
+
+# Tests of the embedded store itself (its database file, its readiness check, its connections):
+# a gateway on another FHIR server has no such store.
+EMBEDDED_STORE_TESTS = frozenset(
+    {
+        "test_ready_checks_fhir_and_database_of_the_embedded_store",
+        "test_embedded_store_is_created_where_settings_say",
+        "test_ready_is_503_naming_the_database_when_it_cannot_be_opened",
+        "test_lifespan_closes_the_store_connections",
+    }
+)
+
 OpenGateway = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if FHIR_BASE_URL is None:
+        return
+    skip = pytest.mark.skip(reason=f"about the embedded store; {FHIR_BASE_URL_VAR} names another FHIR server")
+    for item in items:
+        name = getattr(item, "originalname", item.name)
+        if name in EMBEDDED_STORE_TESTS and item.path.parent == Path(__file__).parent:
+            item.add_marker(skip)
+
+
+def _expunge_everything(base_url: str) -> None:
+    """Empty the FHIR server, history included, as a fresh embedded store is empty."""
+    parameters = {"resourceType": "Parameters", "parameter": [{"name": "expungeEverything", "valueBoolean": True}]}
+    response = httpx.post(
+        f"{base_url}/$expunge", json=parameters, headers={"Content-Type": "application/fhir+json"}, timeout=60
+    )
+    response.raise_for_status()
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
+    if FHIR_BASE_URL is not None:
+        _expunge_everything(FHIR_BASE_URL)
     # Every knob a test relies on is passed explicitly: neither a developer's `.env` nor
-    # the environment may change what the tests see.
+    # the environment may change what the tests see (`TEST_FHIR_BASE_URL` alone chooses
+    # the FHIR server, and is not one of the gateway's own variables).
     return Settings(
         _env_file=None,
-        fhir_base_url=EMBEDDED,
+        fhir_base_url=FHIR_BASE_URL or EMBEDDED,
         embedded_database_url=f"sqlite:///{tmp_path / 'store' / 'fhir.db'}",
         cors_origins=[ALLOWED_ORIGIN],
         home_url=None,

@@ -21,3 +21,28 @@ VERSION_CONFLICT = frozenset({409, 412}) if REMOTE else frozenset({412})
 # which the embedded store answers. HAPI answers 400 Bad Request (HAPI-0449, "Incorrect
 # Content-Type header value"), so a remote server may answer either.
 UNSUPPORTED_MEDIA_TYPE = frozenset({400, 415}) if REMOTE else frozenset({415})
+
+# A PUT that creates answers 201, and the embedded store names the new version in Location, as a
+# create does. HAPI sends only Content-Location (`.../_history/1`), which RFC 9110 (section 15.3.2)
+# allows: without a Location, the target URI of the PUT identifies the new resource.
+CREATED_BY_PUT_LOCATION_HEADERS = ("Location", "Content-Location") if REMOTE else ("Location",)
+
+# Bundle.entry.response.etag is "the ETag for the resource"; the spec's transaction-response
+# example (bundle-response) writes it W/"1", as HTTP writes an ETag, and so does the embedded
+# store. HAPI writes the bare versionId ("1").
+BUNDLE_ETAG_FORMATS = ('W/"{}"', "{}") if REMOTE else ('W/"{}"',)
+
+# R4 update answers an ETag, and the embedded store answers one to a PATCH too. HAPI answers a
+# PATCH without ETag (Content-Location and the body's meta.versionId carry the new version).
+PATCH_ANSWERS_ETAG = not REMOTE
+
+# The CapabilityStatement lists each system interaction served. HAPI serves batch Bundles but
+# lists only `transaction` (and `history-system`); the embedded store lists both.
+DECLARED_SYSTEM_INTERACTIONS = frozenset({"transaction"}) if REMOTE else frozenset({"transaction", "batch"})
+
+# R4 search.html#prefix: `ge1980` also matches a date "fully contained" in 1980 (and `le1980`
+# likewise). HAPI FHIR 8.8 matches only dates after (before) the whole year, as gt and lt do.
+PARTIAL_DATE_GE_LE_OUTSIDE_SPEC = "HAPI FHIR reads ge1980 as gt1980 and le1980 as lt1980 (outside R4 search prefixes)"
+
+# R4 datatypes.html#string: no characters below U+0020 but tab, CR and LF. HAPI stores them.
+CONTROL_CHARACTERS_OUTSIDE_SPEC = "HAPI FHIR stores strings with control characters, which R4 strings may not hold"

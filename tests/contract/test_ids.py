@@ -7,6 +7,7 @@ import pytest
 
 from tests.contract.factories import Tag, patient, unique_id, unknown_numeric_id
 from tests.contract.interactions import assert_operation_outcome, location_parts, search_ids
+from tests.contract.target import CREATED_BY_PUT_LOCATION_HEADERS
 
 
 def _nothing_tagged(fhir: httpx.Client, tag: Tag) -> bool:
@@ -40,7 +41,8 @@ def test_put_to_an_unknown_id_with_a_non_digit_creates_it(fhir: httpx.Client, ta
     created = response.json()
     assert created["id"] == new_id
     assert created["meta"]["versionId"] == "1"
-    assert location_parts(response.headers["Location"]) == ("Patient", new_id, "1")
+    location = next(response.headers[name] for name in CREATED_BY_PUT_LOCATION_HEADERS if name in response.headers)
+    assert location_parts(location) == ("Patient", new_id, "1")
     assert fhir.get(f"Patient/{new_id}").json()["id"] == new_id
 
 

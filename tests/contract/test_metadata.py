@@ -6,6 +6,7 @@ import pytest
 
 from tests.contract.factories import Json
 from tests.contract.interactions import read
+from tests.contract.target import DECLARED_SYSTEM_INTERACTIONS
 
 COMMON_SEARCH_PARAMETERS = {"_id", "_lastUpdated", "_tag"}
 SEARCH_PARAMETERS = {
@@ -26,7 +27,6 @@ TYPE_INTERACTIONS = {
     "create",
     "search-type",
 }
-SYSTEM_INTERACTIONS = {"transaction", "batch"}
 
 
 @pytest.fixture(scope="module")
@@ -73,4 +73,4 @@ def test_metadata_lists_each_types_interactions(rest: Json, resource_type: str) 
 
 
 def test_metadata_lists_transaction_and_batch(rest: Json) -> None:
-    assert SYSTEM_INTERACTIONS - {interaction["code"] for interaction in rest["interaction"]} == set()
+    assert DECLARED_SYSTEM_INTERACTIONS - {interaction["code"] for interaction in rest["interaction"]} == set()

@@ -7,7 +7,7 @@ import pytest
 
 from tests.contract.factories import Json, Tag, patient
 from tests.contract.interactions import JSON_PATCH, assert_operation_outcome, create, read, reference
-from tests.contract.target import VERSION_CONFLICT
+from tests.contract.target import PATCH_ANSWERS_ETAG, VERSION_CONFLICT
 
 
 def _patch(fhir: httpx.Client, resource: Json, operations: object, if_match: str | None = None) -> httpx.Response:
@@ -37,7 +37,8 @@ def test_json_patch_changes_the_resource_and_makes_a_new_version(fhir: httpx.Cli
     assert patched["gender"] == "male"
     assert patched["telecom"] == [{"system": "phone", "value": "+1 604 555 0100"}]
     assert patched["meta"]["versionId"] == "2"
-    assert response.headers["ETag"] == 'W/"2"'
+    if PATCH_ANSWERS_ETAG or "ETag" in response.headers:
+        assert response.headers["ETag"] == 'W/"2"'
     assert read(fhir, reference(created))["gender"] == "male"
 
 

@@ -17,6 +17,7 @@ from tests.contract.interactions import (
     parse_instant,
     search_ids,
 )
+from tests.contract.target import PARTIAL_DATE_GE_LE_OUTSIDE_SPEC
 
 # name: (family, given names, birth date, gender)
 CAST: dict[str, tuple[str, tuple[str, ...], str, str]] = {
@@ -157,10 +158,28 @@ def test_a_comma_separated_value_is_an_or(fhir: httpx.Client, cast: Cast) -> Non
 
 def test_a_repeated_parameter_is_an_and(fhir: httpx.Client, cast: Cast) -> None:
     assert _found(fhir, cast, ("given", "anna"), ("given", "mar")) == {"anna-smith"}
-    assert _found(fhir, cast, ("birthdate", "ge1980"), ("birthdate", "lt1981")) == {
+    assert _found(fhir, cast, ("birthdate", "ge1980-01-01"), ("birthdate", "lt1981-01-01")) == {
         "zoe-muller",
         "john-smithers",
     }
+
+
+@pytest.mark.embedded_only(reason=PARTIAL_DATE_GE_LE_OUTSIDE_SPEC)
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("ge1980", {"zoe-muller", "john-smithers", "anna-blacksmith", "bob-smith-lowercase"}),
+        ("le1980", {"anna-smith", "zoe-muller", "john-smithers"}),
+        ("ge1980-12", {"john-smithers", "anna-blacksmith", "bob-smith-lowercase"}),
+        ("le1980-03", {"anna-smith", "zoe-muller"}),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_ge_and_le_with_a_partial_date_take_in_the_dates_inside_it(
+    fhir: httpx.Client, cast: Cast, value: str, expected: set[str]
+) -> None:
+    # search.html#prefix: ge (le) also matches when the search value fully contains the target.
+    assert _found(fhir, cast, ("birthdate", value)) == expected
 
 
 def test_different_parameters_must_all_match(fhir: httpx.Client, cast: Cast) -> None:
@@ -168,6 +187,17 @@ def test_different_parameters_must_all_match(fhir: httpx.Client, cast: Cast) -> 
         "john-smithers",
         "bob-smith-lowercase",
     }
+
+
+def test_a_repeated_search_sees_what_was_written_in_between(fhir: httpx.Client, tag: Tag) -> None:
+    # Search, create, search again: a duplicate check. HAPI answers a repeated search from the
+    # cached results of the first for 60 s unless `reuse_cached_search_results_millis` is 0.
+    query = [("_tag", tag.search)]
+    assert search_ids(fhir, "Patient", query) == []
+
+    created = create(fhir, patient(tag=tag))
+
+    assert search_ids(fhir, "Patient", query) == [created["id"]]
 
 
 def test_last_updated_compares_with_the_times_the_server_recorded(fhir: httpx.Client, tag: Tag) -> None:
