@@ -32,7 +32,12 @@ def create_http_app(store: "EmbeddedStore") -> Starlette:
             fhir_request, representation = await _to_fhir_request(request, store.max_body_bytes)
             base = str(request.base_url).rstrip("/") + "/fhir"
             response = await run_in_threadpool(store.handle, fhir_request, base, representation=representation)
-            return _to_http(response, base, representation, head=request.method == "HEAD")
+            # Prefer: return=minimal drops the resource a single write answers with; a
+            # bundle's answer is the response bundle itself, shaped entry by entry.
+            minimal = (
+                not representation and fhir_request.method in ("POST", "PUT", "PATCH") and not fhir_request.is_bundle
+            )
+            return _to_http(response, base, with_body=not minimal and request.method != "HEAD")
         except FhirStoreError as error:
             return _json_response(error.status, error.outcome())
         except ClientDisconnect:
@@ -114,7 +119,7 @@ def _prefers_representation(request: Request) -> bool:
     return "return=minimal" not in prefer.replace(" ", "")
 
 
-def _to_http(response: FhirResponse, base: str, representation: bool, *, head: bool) -> Response:
+def _to_http(response: FhirResponse, base: str, *, with_body: bool) -> Response:
     headers: dict[str, str] = {}
     stored = response.stored
     if stored is not None:
@@ -124,8 +129,8 @@ def _to_http(response: FhirResponse, base: str, representation: bool, *, head: b
         headers["Location"] = f"{base}/{response.location}"
     elif response.location and stored is not None and stored.method in ("PUT", "PATCH", "POST"):
         headers["Content-Location"] = f"{base}/{response.location}"
-    body = response.body if representation else None
-    if head or body is None:
+    body = response.body if with_body else None
+    if body is None:
         return Response(status_code=response.status, headers=headers, media_type=FHIR_JSON)
     return _json_response(response.status, body, headers)
 

@@ -246,3 +246,14 @@ def test_a_collection_bundle_posted_to_the_base_is_rejected(fhir: httpx.Client, 
 
     assert_operation_outcome(response, 400)
     assert _tagged(fhir, "Patient", tag) == []
+
+
+def test_prefer_minimal_still_answers_the_transaction_response(fhir: httpx.Client, tag: Tag) -> None:
+    response = fhir.post(
+        "", json=bundle("transaction", [post_entry(patient(tag=tag))]), headers={"Prefer": "return=minimal"}
+    )
+
+    assert response.status_code == 200, response.text
+    answered = response.json()
+    assert answered["type"] == "transaction-response"
+    assert answered["entry"][0]["response"]["status"].startswith("201")
