@@ -197,7 +197,7 @@ def _criterion(
     if param.type is ParamType.TOKEN:
         if modifier not in (None, "not"):
             raise bad_request(f"Unsupported modifier :{modifier} on token parameter {param.name}")
-        matches = _in_index(resource_type, param, or_(*(_token_condition(v) for v in values)))
+        matches = _in_index(resource_type, param, _token_conditions(values))
         return (~matches, False) if modifier == "not" else (matches, True)
     if param.type is ParamType.DATE:
         _no_modifier(param, modifier)
@@ -250,6 +250,34 @@ def _string_condition(param: SearchParam, modifier: str | None, value: str) -> C
         raise bad_request(f"Unsupported modifier :{modifier} on string parameter {param.name}")
     # A range instead of LIKE: both databases answer it from the index.
     return and_(string_index.c.value >= folded, string_index.c.value < folded + "\U0010ffff")
+
+
+def _token_conditions(values: list[str]) -> ColumnElement[bool]:
+    """Any of the token `values`, as index lookups: one `code IN (...)` per system named."""
+    by_system: dict[str | None, list[str]] = {}
+    for value in values:
+        if "|" not in value:
+            by_system.setdefault(None, []).append(value)
+            continue
+        system, code = value.split("|", 1)
+        if not code:
+            # "system|" matches any code: there is nothing to look up.
+            return or_(*(_token_condition(value) for value in values))
+        by_system.setdefault(system, []).append(code)
+    groups = [_codes_of(system, codes) for system, codes in by_system.items()]
+    if len(groups) == 1:
+        return groups[0]
+    # An OR of per-system lookups would read every index row of the parameter: the codes
+    # are looked up together, then filtered by system.
+    return and_(token_index.c.code.in_([code for codes in by_system.values() for code in codes]), or_(*groups))
+
+
+def _codes_of(system: str | None, codes: list[str]) -> ColumnElement[bool]:
+    """`codes` under `system` ("" for none, None for any)."""
+    lookup = token_index.c.code.in_(codes)
+    if system is None:
+        return lookup
+    return and_(lookup, token_index.c.system.is_(None) if system == "" else token_index.c.system == system)
 
 
 def _token_condition(value: str) -> ColumnElement[bool]:

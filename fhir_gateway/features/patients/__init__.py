@@ -1,0 +1,1 @@
+"""Patients: CRUD over FHIR `Patient`, fuzzy name search, cascading delete."""

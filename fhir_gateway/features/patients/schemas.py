@@ -1,0 +1,226 @@
+"""What the patients endpoints take and answer."""
+
+import re
+from datetime import UTC, date, datetime
+from typing import Literal, get_args
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from fhir_gateway.paging import Page, PageQuery
+from mappers import health_numbers
+from mappers.patient import Address, Gender, PatientFields, Province
+from mappers.patient import Patient as DomainPatient
+
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+
+MRN_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_INSURANCE_NO = re.compile(r"[A-Z0-9]{1,32}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+_PHONE = re.compile(r"\+?[0-9 ().-]{7,25}(?: ?(?:x|ext\.?) ?[0-9]{1,6})?", re.IGNORECASE)
+# Canada Post: no D, F, I, O, Q, U anywhere, no W or Z in first place.
+_POSTAL_CODE = re.compile(r"[ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z] [0-9][ABCEGHJ-NPRSTV-Z][0-9]")
+_POSTAL_PREFIXES = {"BC": "V", "ON": "KLMNP"}
+_PROVINCES = frozenset(get_args(Province))
+
+SortField = Literal["family_name", "given_name", "birth_date", "updated_at"]
+SORT_FIELDS: tuple[str, ...] = get_args(SortField)
+
+
+class AddressIn(Address):
+    """A postal address as a client writes it; a Canadian one (country CA or none) must
+    have a valid postal code and province code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _canadian(self) -> "AddressIn":
+        if self.country not in (None, "CA"):
+            return self
+        if self.province is not None:
+            self.province = self.province.upper()
+            if self.province not in _PROVINCES:
+                raise ValueError(
+                    f"province {self.province!r} is not a Canadian province or territory code"
+                    " (set country for an address abroad)"
+                )
+        if self.postal_code is not None:
+            self.postal_code = _postal_code(self.postal_code, self.province)
+        return self
+
+
+def _postal_code(value: str, province: str | None) -> str:
+    compact = value.replace(" ", "").upper()
+    formatted = f"{compact[:3]} {compact[3:]}"
+    if not _POSTAL_CODE.fullmatch(formatted):
+        raise ValueError(
+            f"postal_code {value!r} is not a Canadian postal code (A1A 1A1; set country for an address abroad)"
+        )
+    prefixes = _POSTAL_PREFIXES.get(province or "")
+    if prefixes and formatted[0] not in prefixes:
+        raise ValueError(f"postal_code {formatted!r} is not in {province}: its codes start with {', '.join(prefixes)}")
+    return formatted
+
+
+class PatientIn(PatientFields):
+    """A patient as a client writes it (POST and PUT).
+
+    `given_name`, `family_name` and `birth_date` are required; `mrn` is assigned when
+    absent (and kept by a PUT that leaves it out). `insurance_no` may be written with
+    spaces or hyphens; when `province` is BC or ON it must pass that province's check
+    digit. Read-only fields (`id`, `version`, `updated_at`) are refused: a PUT names its
+    version with `If-Match`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    given_name: str = Field(description="Given names, separated by spaces.", examples=["Ada Marie"])
+    family_name: str = Field(examples=["Lovelace"])
+    birth_date: date = Field(description="Not in the future, not before 1900.", examples=["1980-12-10"])
+    # Validated even when absent: a province without a number is refused there.
+    insurance_no: str | None = Field(
+        None,
+        validate_default=True,
+        description="Provincial health number; must pass the check digit of a BC or ON `province`.",
+        examples=["9698658215"],
+    )
+    address: AddressIn | None = None
+
+    @field_validator("given_name", "family_name", mode="after")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("birth_date", mode="after")
+    @classmethod
+    def _plausible_birth_date(cls, value: date) -> date:
+        # UTC's date is never behind a Canadian one: no newborn is refused near midnight.
+        today = datetime.now(UTC).date()
+        if value > today:
+            raise ValueError("must not be in the future")
+        if value < EARLIEST_BIRTH_DATE:
+            raise ValueError(f"must not be before {EARLIEST_BIRTH_DATE.isoformat()}")
+        return value
+
+    @field_validator("mrn", mode="after")
+    @classmethod
+    def _mrn_shape(cls, value: str | None) -> str | None:
+        if value is not None and not MRN_PATTERN.fullmatch(value):
+            raise ValueError("must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        return value
+
+    @field_validator("insurance_no", mode="after")
+    @classmethod
+    def _valid_health_number(cls, value: str | None, info: ValidationInfo) -> str | None:
+        province = info.data.get("province")
+        if value is None:
+            if province is not None:
+                raise ValueError(f"is required when province is given ({province} names the issuer of insurance_no)")
+            return None
+        number = health_numbers.normalize(value)
+        if not _INSURANCE_NO.fullmatch(number):
+            raise ValueError("must be letters and digits (spaces and hyphens are ignored)")
+        problem = health_numbers.health_number_problem(province, number) if province else None
+        if problem:
+            raise ValueError(problem)
+        return number
+
+    @field_validator("email", mode="after")
+    @classmethod
+    def _email_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.fullmatch(value):
+            raise ValueError("is not an email address")
+        return value
+
+    @field_validator("phone", mode="after")
+    @classmethod
+    def _phone_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _PHONE.fullmatch(value):
+            raise ValueError("is not a phone number (digits, spaces, +, -, ., parentheses, optional extension)")
+        return value
+
+
+class PatientPublic(DomainPatient):
+    """A stored patient. Fields a FHIR client left out of the Patient are null."""
+
+    id: str = Field(description="The FHIR Patient id.")
+    version: str = Field(description="The FHIR versionId; the response's ETag carries it too.")
+    updated_at: AwareDatetime = Field(description="When this version was stored.")
+
+
+PatientPage = Page[PatientPublic]
+
+
+class PatientListQuery(PageQuery):
+    """`GET /patients` query parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="Fuzzy name search: tolerates typos, missing or swapped letters, accents, case and name "
+        "order. Results come best match first unless `sort` is given.",
+        examples=["Jonh Smtih"],
+    )
+    sort: str | None = Field(
+        None,
+        description=f"Comma-separated fields among {', '.join(SORT_FIELDS)}; '-' before a field sorts it "
+        "descending. Ties are broken by id, so the order holds across pages. Default without `q`: "
+        "family_name,given_name.",
+        examples=["family_name,-birth_date"],
+    )
+    birth_date: date | None = Field(None, description="Patients born on this date.")
+    gender: Gender | None = None
+    mrn: str | None = Field(None, description="The patient with this medical record number.")
+    insurance_no: str | None = Field(None, description="The patient with this health number (any province).")
+    updated_since: AwareDatetime | None = Field(
+        None, description="Patients stored at or after this instant (ISO 8601 with an offset)."
+    )
+
+    @field_validator("sort", mode="after")
+    @classmethod
+    def _known_sort_fields(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        fields = [field.strip() for field in value.split(",")]
+        names = [field.removeprefix("-") for field in fields]
+        unknown = [name for name in names if name not in SORT_FIELDS]
+        if unknown:
+            raise ValueError(f"unknown sort field(s) {', '.join(map(repr, unknown))}; use {', '.join(SORT_FIELDS)}")
+        if len(set(names)) != len(names):
+            raise ValueError("names a field twice")
+        return ",".join(fields)
+
+    @field_validator("mrn", mode="after")
+    @classmethod
+    def _mrn_shape(cls, value: str | None) -> str | None:
+        if value is not None and not MRN_PATTERN.fullmatch(value):
+            raise ValueError("must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        return value
+
+    @field_validator("insurance_no", mode="after")
+    @classmethod
+    def _insurance_shape(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        number = health_numbers.normalize(value)
+        if not _INSURANCE_NO.fullmatch(number):
+            raise ValueError("must be letters and digits (spaces and hyphens are ignored)")
+        return number
+
+    def sort_keys(self) -> list[tuple[str, bool]]:
+        """(field, descending) pairs, in order."""
+        return [(field.removeprefix("-"), field.startswith("-")) for field in (self.sort or "").split(",") if field]
+
+
+class DeletionReport(BaseModel):
+    """What `DELETE /patients/{id}` removed, in one FHIR transaction."""
+
+    id: str = Field(description="The deleted patient's id.")
+    deleted: dict[str, int] = Field(
+        description="How many resources of each FHIR type were deleted, the Patient included.",
+        examples=[{"Patient": 1, "Encounter": 2, "Observation": 9, "DocumentReference": 1}],
+    )

@@ -1,0 +1,117 @@
+"""BC PHN and Ontario HCN check digits, on published examples and on every generated number."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mappers import health_numbers
+from mappers.health_numbers import (
+    bc_phn_check_digit,
+    health_number_problem,
+    is_valid_bc_phn,
+    is_valid_on_hcn,
+    normalize,
+    on_hcn_check_digit,
+    split_on_hcn,
+)
+
+nine_digits = st.text(alphabet="0123456789", min_size=9, max_size=9)
+
+
+@pytest.mark.parametrize("number", ["9698658215", "9253484802"])
+def test_known_bc_phns_are_valid(number: str) -> None:
+    assert is_valid_bc_phn(number)
+
+
+@pytest.mark.parametrize(
+    ("number", "why"),
+    [
+        ("9698658216", "wrong check digit"),
+        ("9253484801", "wrong check digit"),
+        ("8698658215", "does not start with 9"),
+        ("969865821", "nine digits"),
+        ("96986582150", "eleven digits"),
+        ("96986582A5", "a letter"),
+    ],
+)
+def test_malformed_bc_phns_are_invalid(number: str, why: str) -> None:
+    assert not is_valid_bc_phn(number), why
+
+
+def test_a_bc_remainder_needing_check_digit_10_or_11_has_no_valid_phn() -> None:
+    # Remainder 0 would need check digit 11, remainder 1 check digit 10.
+    payload_remainder_1 = next(f"9{n:08d}" for n in range(10**8) if _remainder(f"9{n:08d}") == 1)
+    payload_remainder_0 = "900000000"
+
+    assert bc_phn_check_digit(payload_remainder_1) is None
+    assert bc_phn_check_digit(payload_remainder_0) is None
+    assert not any(is_valid_bc_phn(payload_remainder_1 + str(digit)) for digit in range(10))
+
+
+def _remainder(first_nine: str) -> int:
+    return sum(int(d) * w for d, w in zip(first_nine[1:], health_numbers.BC_PHN_WEIGHTS, strict=True)) % 11
+
+
+@given(nine_digits.map(lambda digits: "9" + digits[1:]))
+def test_every_bc_phn_completed_by_its_check_digit_is_valid_and_no_other_digit_is(first_nine: str) -> None:
+    check = bc_phn_check_digit(first_nine)
+    valid = [digit for digit in range(10) if is_valid_bc_phn(f"{first_nine}{digit}")]
+
+    assert valid == ([] if check is None else [check])
+
+
+@pytest.mark.parametrize("number", ["9876543217", "9876543217AB", "1234567897"])
+def test_known_on_hcns_are_valid(number: str) -> None:
+    assert is_valid_on_hcn(number)
+
+
+@pytest.mark.parametrize(
+    ("number", "why"),
+    [
+        ("9876543210", "wrong check digit"),
+        ("9876543217A", "one-letter version code"),
+        ("9876543217ABC", "three-letter version code"),
+        ("9876543217ab", "lower-case version code (normalize first)"),
+        ("987654321", "nine digits"),
+    ],
+)
+def test_malformed_on_hcns_are_invalid(number: str, why: str) -> None:
+    assert not is_valid_on_hcn(number), why
+
+
+@given(nine_digits)
+def test_luhn_catches_every_single_digit_error(first_nine: str) -> None:
+    number = f"{first_nine}{on_hcn_check_digit(first_nine)}"
+    assert is_valid_on_hcn(number)
+    for position in range(10):
+        for digit in "0123456789":
+            if digit != number[position]:
+                assert not is_valid_on_hcn(number[:position] + digit + number[position + 1 :])
+
+
+def test_split_on_hcn_separates_the_version_code() -> None:
+    assert split_on_hcn("9876543217AB") == ("9876543217", "AB")
+    assert split_on_hcn("9876543217") == ("9876543217", None)
+    assert split_on_hcn("98765432") is None
+
+
+def test_normalize_drops_spaces_and_hyphens_and_upper_cases() -> None:
+    assert normalize(" 9698 658 215 ") == "9698658215"
+    assert normalize("9876-543-217-ab") == "9876543217AB"
+
+
+def test_health_number_problem_names_the_rule_or_passes() -> None:
+    assert health_number_problem("BC", "9698658215") is None
+    assert "BC PHN" in (health_number_problem("BC", "9698658216") or "")
+    assert "Ontario HCN" in (health_number_problem("ON", "9876543210") or "")
+    # Provinces without a known rule accept any number.
+    assert health_number_problem("QC", "ABCD12345678") is None
+    assert not health_numbers.has_check_digit("QC")
+    assert health_numbers.has_check_digit("ON")
+
+
+def test_check_digit_helpers_refuse_a_payload_that_is_not_nine_digits() -> None:
+    with pytest.raises(ValueError):
+        bc_phn_check_digit("96986582")
+    with pytest.raises(ValueError):
+        on_hcn_check_digit("98765432A")
