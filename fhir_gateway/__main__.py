@@ -2,21 +2,28 @@
 embedded FHIR store alone (FHIR R4 at `http://HOST:FHIR_PORT/fhir`). Settings come from
 the environment and `.env`."""
 
+import importlib.util
+import logging
+import subprocess
+import sys
+
 import typer
 import uvicorn
 
 from fhir_gateway.app import create_app
 from fhir_gateway.embedded import EmbeddedStore
 from fhir_gateway.observability import logging_config
-from fhir_gateway.settings import Settings
+from fhir_gateway.settings import EMBEDDED, Settings
 
 cli = typer.Typer(help="The FHIR gateway.", no_args_is_help=True, add_completion=False)
 
 
 @cli.command()
 def serve() -> None:
-    """Serve the gateway on HOST:PORT."""
+    """Serve the gateway on HOST:PORT; an embedded store that holds nothing yet gets the demo dataset first."""
     settings = Settings()
+    if settings.uses_embedded_store:
+        _load_demo_data_if_empty(settings)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -45,6 +52,30 @@ def fhir() -> None:
         )
     finally:
         store.dispose()
+
+
+def _load_demo_data_if_empty(settings: Settings) -> None:
+    """Load the demo dataset into an empty embedded store, so the API shows data on first start.
+
+    The generators run as a program of their own (`python -m generators demo`): the
+    gateway never imports them, and where they are not installed (the Docker image) the
+    gateway simply starts empty.
+    """
+    if importlib.util.find_spec("generators") is None:
+        return
+    store = EmbeddedStore(settings.embedded_database_url, max_body_bytes=settings.fhir_max_body_bytes)
+    try:
+        empty = store.is_empty()
+    finally:
+        store.dispose()
+    if not empty:
+        return
+    command = [sys.executable, "-m", "generators", "demo", "--fhir-url", EMBEDDED]
+    result = subprocess.run([*command, "--system-base", settings.identifier_system_base], check=False)
+    if result.returncode != 0:
+        logging.getLogger(__name__).warning(
+            "loading the demo dataset failed (exit status %d); the gateway starts without it", result.returncode
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from fhir_gateway.embedded import EmbeddedStore
 from fhir_gateway.features.health.router import router as health_router
+from fhir_gateway.features.immunizations.router import router as immunizations_router
+from fhir_gateway.features.patients.router import router as patients_router
 from fhir_gateway.fhir_client import FhirClient, RetryPolicy
 from fhir_gateway.observability import (
     REQUEST_ID_HEADER,
@@ -88,6 +90,8 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
     app.add_middleware(RequestIdMiddleware)
 
     app.include_router(health_router)
+    app.include_router(patients_router)
+    app.include_router(immunizations_router)
     app.include_router(metrics_router)
     return app
 

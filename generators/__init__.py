@@ -1,1 +1,2 @@
-"""Synthetic FHIR data: BC/ON immunization bundles, demo data and their uploader."""
+"""Synthetic FHIR data: BC and ON immunization records, the demo dataset, and an idempotent
+uploader with retries (`python -m generators --help`)."""

@@ -1,0 +1,1 @@
+"""A patient's immunizations and allergies, read-only (written by the generators or FHIR clients)."""

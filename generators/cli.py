@@ -1,0 +1,255 @@
+"""`python -m generators`: synthetic immunization records, the demo dataset, re-sending failures.
+
+`immunizations` with no options reads the variables the original generator script read:
+`FHIR_URL`, `NUM_RECORDS` and `PT`. `IS_LOCAL_DEV=true` sends no credentials; otherwise
+`FHIR_TOKEN`, or `FHIR_OAUTH_TOKEN_URL` with `FHIR_OAUTH_CLIENT_ID` and
+`FHIR_OAUTH_CLIENT_SECRET` (and optionally `FHIR_OAUTH_SCOPE`), authenticate the uploads.
+"""
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from generators.auth import AuthConfig
+from generators.bundles import DEFAULT_BATCH_SIZE, OutputWriter
+from generators.demo import demo_records
+from generators.pipeline import RunReport, outgoing_bundles
+from generators.records import DEFAULT_SYSTEM_BASE, RecordGenerator
+from generators.targets import fhir_target, is_empty
+from generators.uploader import DEFAULT_FAILED_DIR, FAILURES_FILE, BundleUploader, Outgoing, UploadPolicy
+
+app = typer.Typer(
+    help="Synthetic FHIR data: BC/ON immunization records, the demo dataset, and their upload.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+
+class Province(StrEnum):
+    bc = "bc"
+    on = "on"
+
+
+FhirUrl = Annotated[str, typer.Option(envvar="FHIR_URL", help="FHIR server base URL, or `embedded`.")]
+SystemBase = Annotated[
+    str,
+    typer.Option(envvar="IDENTIFIER_SYSTEM_BASE", help="Base URI of the gateway's extensions and code systems."),
+]
+Concurrency = Annotated[int, typer.Option(min=1, max=64, help="Bundles in flight at once.")]
+Retries = Annotated[int, typer.Option(min=0, max=20, help="Retries of a failing Bundle before it is given up.")]
+FailedDir = Annotated[Path, typer.Option(help="Where Bundles that could not be stored are kept.")]
+
+
+def _parse_date(value: str) -> date:
+    return datetime.strptime(value, "%Y-%m-%d").date()
+
+
+ReferenceDate = Annotated[
+    date | None,
+    typer.Option(parser=_parse_date, metavar="YYYY-MM-DD", help="The records' today: nothing happens after it."),
+]
+
+
+@app.command()
+def immunizations(
+    province: Annotated[Province, typer.Option(envvar="PT", case_sensitive=False, help="Province.")] = Province.bc,
+    count: Annotated[int, typer.Option(envvar="NUM_RECORDS", min=1, help="Records to make.")] = 1,
+    fhir_url: FhirUrl = "http://localhost:8080/fhir",
+    batch_size: Annotated[int, typer.Option(min=1, max=1000, help="Records per transaction Bundle.")] = (
+        DEFAULT_BATCH_SIZE
+    ),
+    concurrency: Concurrency = 4,
+    seed: Annotated[int | None, typer.Option(help="Same seed, same records, byte for byte. Default: random.")] = None,
+    reference_date: ReferenceDate = None,
+    out: Annotated[Path | None, typer.Option(help="Also write Bundles (JSON) and resources (NDJSON) here.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Make the records but send nothing.")] = False,
+    retries: Retries = 5,
+    failed_dir: FailedDir = DEFAULT_FAILED_DIR,
+    system_base: SystemBase = DEFAULT_SYSTEM_BASE,
+) -> None:
+    """Make COUNT synthetic immunization records of a province and upload them as transaction Bundles.
+
+    Each record is a Patient, one or two Immunizations and, in BC, an AllergyIntolerance.
+    Uploads are idempotent: running the same seed again, or re-sending a Bundle, creates
+    no duplicates.
+    """
+    if seed is None:
+        seed = secrets.randbelow(2**31)
+    today = reference_date or date.today()
+    generator = RecordGenerator(province.value, seed, today, system_base=system_base)
+    report = RunReport()
+    writer = OutputWriter(out) if out is not None else None
+    try:
+        bundles = outgoing_bundles(
+            generator.records(count),
+            batch_size=batch_size,
+            name_prefix=f"{province.value}-seed{seed}",
+            report=report,
+            writer=writer,
+        )
+        total_bundles = -(-count // batch_size)
+        policy = UploadPolicy(concurrency=concurrency, attempts=retries + 1, failed_dir=failed_dir)
+        _run(bundles, total_bundles, None if dry_run else fhir_url, policy, report)
+    finally:
+        if writer is not None:
+            writer.close()
+    _summarize(report, seed=seed, out=out)
+    if report.failed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def demo(
+    fhir_url: FhirUrl = "http://localhost:8080/fhir",
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when the server holds any Patient.")] = False,
+    reference_date: ReferenceDate = None,
+    retries: Retries = 5,
+    failed_dir: FailedDir = DEFAULT_FAILED_DIR,
+    system_base: SystemBase = DEFAULT_SYSTEM_BASE,
+) -> None:
+    """Load the demo dataset: a few dozen patients with immunizations and allergies.
+
+    `--fhir-url embedded` loads it into the embedded store at EMBEDDED_DATABASE_URL.
+    """
+    if if_empty and not asyncio.run(is_empty(fhir_url)):
+        console.print("The FHIR server already holds patients: no demo data loaded.")
+        return
+    report = RunReport()
+    records = demo_records(reference_date or date.today(), system_base=system_base)
+    bundles = outgoing_bundles(records, batch_size=DEFAULT_BATCH_SIZE, name_prefix="demo", report=report)
+    policy = UploadPolicy(concurrency=1, attempts=retries + 1, failed_dir=failed_dir)
+    _run(bundles, None, fhir_url, policy, report)
+    _summarize(report)
+    if report.failed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def resend(
+    directory: Annotated[Path, typer.Argument(help="A directory of kept Bundles.")] = DEFAULT_FAILED_DIR,
+    fhir_url: FhirUrl = "http://localhost:8080/fhir",
+    concurrency: Concurrency = 4,
+    retries: Retries = 5,
+) -> None:
+    """Send the Bundles a failed run kept again; each one stored is removed from DIRECTORY."""
+    paths = sorted(path for path in directory.glob("*.json"))
+    if not paths:
+        console.print(f"No Bundles to send in {directory}.")
+        return
+    # The failure log is written anew: afterwards it describes what is still left.
+    (directory / FAILURES_FILE).unlink(missing_ok=True)
+    report = RunReport()
+
+    def kept() -> Iterator[Outgoing]:
+        for path in paths:
+            bundle = Outgoing.from_file(path)
+            report.bundles += 1
+            report.resources.update(bundle.resource_counts)
+            yield bundle
+
+    def forget(bundle: Outgoing, stored: bool) -> None:
+        if stored:
+            (directory / f"{bundle.name}.json").unlink()
+
+    policy = UploadPolicy(concurrency=concurrency, attempts=retries + 1, failed_dir=directory)
+    _run(kept(), len(paths), fhir_url, policy, report, on_done=forget)
+    _summarize(report)
+    if report.failed:
+        raise typer.Exit(code=1)
+
+
+def _run(
+    bundles: Iterator[Outgoing],
+    total: int | None,
+    fhir_url: str | None,
+    policy: UploadPolicy,
+    report: RunReport,
+    on_done: Callable[[Outgoing, bool], None] | None = None,
+) -> None:
+    """Make every Bundle and, given a FHIR URL, upload it, with a progress bar."""
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    started = time.perf_counter()
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("bundles" if fhir_url else "bundles (dry run)", total=total)
+
+        def done(bundle: Outgoing, stored: bool) -> None:
+            progress.advance(task)
+            if on_done is not None:
+                on_done(bundle, stored)
+
+        if fhir_url is None:
+            for bundle in bundles:
+                done(bundle, True)
+        else:
+            asyncio.run(_upload(fhir_url, policy, bundles, report, done))
+    report.elapsed = time.perf_counter() - started
+
+
+async def _upload(
+    fhir_url: str,
+    policy: UploadPolicy,
+    bundles: Iterator[Outgoing],
+    report: RunReport,
+    on_done: Callable[[Outgoing, bool], None],
+) -> None:
+    auth = AuthConfig.from_env()
+    async with fhir_target(fhir_url) as (base_url, transport):
+        uploader = BundleUploader(base_url, policy, transport=auth.transport(transport), headers=auth.headers())
+        try:
+            report.upload = await uploader.upload(bundles, on_done)
+        finally:
+            await uploader.aclose()
+
+
+def _summarize(report: RunReport, *, seed: int | None = None, out: Path | None = None) -> None:
+    upload = report.upload
+    table = Table(title="Summary", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    if seed is not None:
+        table.add_row("seed", str(seed))
+    if report.records:
+        table.add_row("records", str(report.records))
+    table.add_row("bundles", str(report.bundles))
+    for resource_type, number in sorted(report.resources.items()):
+        table.add_row(f"resources: {resource_type}", str(number))
+    if upload is not None:
+        stored = sum(upload.resources.values())
+        table.add_row("bundles stored", str(upload.stored_bundles))
+        table.add_row("resources stored", str(stored))
+        for status, number in sorted(upload.outcomes.items()):
+            table.add_row(f"  answered {status}", str(number))
+        table.add_row("retries", str(upload.retries))
+        table.add_row("failures", str(len(upload.failures)))
+    made = sum(report.resources.values())
+    table.add_row("elapsed", f"{report.elapsed:.2f} s")
+    if report.elapsed > 0:
+        table.add_row(
+            "rate", f"{report.records / report.elapsed:,.0f} records/s, {made / report.elapsed:,.0f} resources/s"
+        )
+    if out is not None:
+        table.add_row("written to", str(out))
+    Console().print(table)
+    if upload is not None and upload.failures:
+        directory = upload.failures[0].path.parent
+        console.print(
+            f"[red]{len(upload.failures)} Bundle(s) not stored; kept in {directory} "
+            f"(reasons in {FAILURES_FILE}). Send them again with: python -m generators resend {directory}"
+        )

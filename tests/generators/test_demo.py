@@ -1,0 +1,113 @@
+"""The demo dataset: what it holds, how further parts join it, and when it is loaded."""
+
+from collections import Counter
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from fhir_gateway.embedded import EmbeddedStore
+from fhir_gateway.fhir_client import FhirClient
+from generators.bundles import Resource
+from generators.cli import app
+from generators.demo import DEMO_COUNTS, DemoPatient, demo_records
+from generators.pipeline import RunReport, outgoing_bundles
+from generators.uploader import BundleUploader, UploadPolicy
+from tests.generators.conftest import BASE, TODAY
+from tests.test_cli import free_port, running, wait_for
+
+
+def count(store: EmbeddedStore, resource_type: str) -> int:
+    async def search() -> int:
+        async with FhirClient(BASE, transport=httpx.ASGITransport(store.app)) as client:
+            return (await client.search(resource_type, {"_summary": "count"}))["total"]
+
+    return anyio.run(search)
+
+
+def test_the_demo_holds_a_few_dozen_patients_with_immunizations_and_bc_allergies() -> None:
+    records = list(demo_records(TODAY))
+
+    patients = [record[0] for record in records]
+    assert len(patients) == sum(DEMO_COUNTS.values()) == 36
+    assert Counter(patient["address"][0]["state"] for patient in patients) == {"BC": 24, "ON": 12}
+    kinds = Counter(resource["resourceType"] for record in records for resource in record)
+    assert kinds["AllergyIntolerance"] == 24
+    assert 36 <= kinds["Immunization"] <= 72
+    assert records == list(demo_records(TODAY))
+
+
+def observation_part(subject: DemoPatient) -> list[Resource]:
+    """A stand-in for a later part (notes, visits): one Observation about each patient."""
+    return [
+        {
+            "resourceType": "Observation",
+            "id": subject.new_id(),
+            "status": "final",
+            "code": {"text": "Body weight"},
+            "subject": subject.reference,
+            "valueQuantity": {"value": 40 + subject.rng.randint(0, 60), "unit": "kg"},
+        }
+    ]
+
+
+@pytest.mark.anyio
+async def test_a_part_adds_resources_about_each_patient_to_the_same_transaction(
+    store: EmbeddedStore, tmp_path: Path
+) -> None:
+    plain = list(demo_records(TODAY))
+    records = list(demo_records(TODAY, parts=[observation_part]))
+    bundles = list(outgoing_bundles(records, batch_size=50, name_prefix="demo", report=RunReport()))
+    uploader = BundleUploader(BASE, UploadPolicy(failed_dir=tmp_path), transport=httpx.ASGITransport(store.app))
+
+    report = await uploader.upload(bundles)
+    await uploader.aclose()
+
+    # The generated records are the same with or without the part; it only adds to them.
+    assert [record[:-1] for record in records] == plain
+    assert report.failures == []
+    assert report.resources["Observation"] == 36
+    async with FhirClient(BASE, transport=httpx.ASGITransport(store.app)) as client:
+        patient_id = records[0][0]["id"]
+        found = await client.search("Observation", {"subject": f"Patient/{patient_id}"})
+    assert found["total"] == 1
+
+
+def test_demo_if_empty_loads_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    database = f"sqlite:///{tmp_path / 'fhir.db'}"
+    monkeypatch.setenv("EMBEDDED_DATABASE_URL", database)
+    runner = CliRunner()
+
+    first = runner.invoke(app, ["demo", "--fhir-url", "embedded", "--if-empty"], catch_exceptions=False)
+    second = runner.invoke(app, ["demo", "--fhir-url", "embedded", "--if-empty"], catch_exceptions=False)
+
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    assert "already holds patients" in second.output
+    store = EmbeddedStore(database)
+    try:
+        assert count(store, "Patient") == 36
+        assert count(store, "AllergyIntolerance") == 24
+    finally:
+        store.dispose()
+
+
+def test_serve_loads_the_demo_into_an_empty_embedded_store_and_fhir_does_not(tmp_path: Path) -> None:
+    served, bare = tmp_path / "served.db", tmp_path / "bare.db"
+    port = free_port()
+    with running(
+        "serve", tmp_path, PORT=str(port), FHIR_BASE_URL="embedded", EMBEDDED_DATABASE_URL=f"sqlite:///{served}"
+    ) as process:
+        wait_for(f"http://127.0.0.1:{port}/health", process)
+    fhir_port = free_port()
+    with running("fhir", tmp_path, FHIR_PORT=str(fhir_port), EMBEDDED_DATABASE_URL=f"sqlite:///{bare}") as process:
+        wait_for(f"http://127.0.0.1:{fhir_port}/fhir/metadata", process)
+        untouched = httpx.get(f"http://127.0.0.1:{fhir_port}/fhir/Patient?_summary=count", timeout=10).json()
+
+    assert untouched["total"] == 0
+    store = EmbeddedStore(f"sqlite:///{served}")
+    try:
+        assert count(store, "Patient") == 36
+    finally:
+        store.dispose()
