@@ -81,11 +81,6 @@ _EXPECTED = {
 }
 
 
-def has_check_digit(province: str) -> bool:
-    """Whether this project knows the check-digit rule of `province`'s health numbers."""
-    return province in _VALIDATORS
-
-
 def health_number_problem(province: str, number: str) -> str | None:
     """What is wrong with `number` (normalised) as `province`'s health number, or None if
     it passes (provinces without a known rule accept any number)."""

@@ -106,8 +106,6 @@ def test_health_number_problem_names_the_rule_or_passes() -> None:
     assert "Ontario HCN" in (health_number_problem("ON", "9876543210") or "")
     # Provinces without a known rule accept any number.
     assert health_number_problem("QC", "ABCD12345678") is None
-    assert not health_numbers.has_check_digit("QC")
-    assert health_numbers.has_check_digit("ON")
 
 
 def test_check_digit_helpers_refuse_a_payload_that_is_not_nine_digits() -> None:
