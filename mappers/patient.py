@@ -18,12 +18,13 @@ a partial birth date, contact, ...) is ignored, never an error. Writing over a s
 resource (`onto`) replaces only the elements above and keeps everything else.
 """
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from mappers.name_keys import name_keys
+from mappers.primitives import instant
 
 Gender = Literal["male", "female", "other", "unknown"]
 Province = Literal["AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"]
@@ -280,7 +281,7 @@ def to_domain(resource: dict[str, Any], *, system_base: str) -> Patient:
     fields: dict[str, Any] = {
         "id": _text(resource.get("id")),
         "version": _text(meta.get("versionId")),
-        "updated_at": _instant(meta.get("lastUpdated")),
+        "updated_at": instant(meta.get("lastUpdated")),
         "mrn": _identifier_value(resource, mrn_system(system_base)),
         "birth_date": _date(resource.get("birthDate")),
         "gender": _text(resource.get("gender")) if _text(resource.get("gender")) in _GENDERS else None,
@@ -376,13 +377,3 @@ def _date(value: Any) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         return None
-
-
-def _instant(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None

@@ -4,12 +4,12 @@ Reading is forgiving, as everywhere in the gateway: elements a FHIR client left 
 wrote in a shape this view does not know, come out as null rather than as an error.
 """
 
-from datetime import datetime
 from typing import Any
 
 from fhir_gateway.features.immunizations.schemas import Allergy, Code, Immunization
 from fhir_gateway.fhir_client import FhirClient, FhirError
 from fhir_gateway.paging import PageQuery
+from mappers.primitives import instant
 
 
 async def list_immunizations(
@@ -108,7 +108,7 @@ def _stored(resource: dict[str, Any], patient_id: str) -> dict[str, Any]:
         "id": resource["id"],
         "patient_id": patient_id,
         "version": _str(meta.get("versionId")),
-        "updated_at": _instant(meta.get("lastUpdated")),
+        "updated_at": instant(meta.get("lastUpdated")),
     }
 
 
@@ -156,13 +156,3 @@ def _number(value: Any) -> float | None:
 
 def _positive_int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
-def _instant(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
