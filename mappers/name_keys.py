@@ -17,6 +17,7 @@ accents) and gets two kinds of keys, which a search asks for with
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Long enough to keep keys selective, short enough that the key set stays small; a typo
 # past the prefix does not change the keys at all.
@@ -87,7 +88,15 @@ def name_keys(*names: str | None) -> list[str]:
     """Every key (edit and shape) of every word of the given names, sorted."""
     keys: set[str] = set()
     for name in names:
-        for word in name_words(name or ""):
-            keys |= word_keys(word)
-            keys |= shape_keys(word)
+        keys |= _keys_of(name or "")
     return sorted(keys)
+
+
+@lru_cache(maxsize=65536)
+def _keys_of(name: str) -> frozenset[str]:
+    # Names repeat (generators draw from pools; clinics see the same surnames), and a
+    # name's keys are a pure function of it.
+    keys: set[str] = set()
+    for word in name_words(name):
+        keys |= word_keys(word) | shape_keys(word)
+    return frozenset(keys)
