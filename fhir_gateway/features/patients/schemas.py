@@ -61,6 +61,20 @@ def _postal_code(value: str, province: str | None) -> str:
     return formatted
 
 
+def _shaped_mrn(value: str | None) -> str | None:
+    if value is not None and not MRN_PATTERN.fullmatch(value):
+        raise ValueError("must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return value
+
+
+def _normalized_insurance_no(value: str) -> str:
+    """Without spaces and hyphens; letters and digits only."""
+    number = health_numbers.normalize(value)
+    if not _INSURANCE_NO.fullmatch(number):
+        raise ValueError("must be letters and digits (spaces and hyphens are ignored)")
+    return number
+
+
 class PatientIn(PatientFields):
     """A patient as a client writes it (POST and PUT).
 
@@ -106,9 +120,7 @@ class PatientIn(PatientFields):
     @field_validator("mrn", mode="after")
     @classmethod
     def _mrn_shape(cls, value: str | None) -> str | None:
-        if value is not None and not MRN_PATTERN.fullmatch(value):
-            raise ValueError("must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
-        return value
+        return _shaped_mrn(value)
 
     @field_validator("insurance_no", mode="after")
     @classmethod
@@ -118,9 +130,7 @@ class PatientIn(PatientFields):
             if province is not None:
                 raise ValueError(f"is required when province is given ({province} names the issuer of insurance_no)")
             return None
-        number = health_numbers.normalize(value)
-        if not _INSURANCE_NO.fullmatch(number):
-            raise ValueError("must be letters and digits (spaces and hyphens are ignored)")
+        number = _normalized_insurance_no(value)
         problem = health_numbers.health_number_problem(province, number) if province else None
         if problem:
             raise ValueError(problem)
@@ -197,19 +207,12 @@ class PatientListQuery(PageQuery):
     @field_validator("mrn", mode="after")
     @classmethod
     def _mrn_shape(cls, value: str | None) -> str | None:
-        if value is not None and not MRN_PATTERN.fullmatch(value):
-            raise ValueError("must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
-        return value
+        return _shaped_mrn(value)
 
     @field_validator("insurance_no", mode="after")
     @classmethod
     def _insurance_shape(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        number = health_numbers.normalize(value)
-        if not _INSURANCE_NO.fullmatch(number):
-            raise ValueError("must be letters and digits (spaces and hyphens are ignored)")
-        return number
+        return None if value is None else _normalized_insurance_no(value)
 
     def sort_keys(self) -> list[tuple[str, bool]]:
         """(field, descending) pairs, in order."""
