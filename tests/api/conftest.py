@@ -11,13 +11,16 @@ that need an app built differently call `open_gateway(app)` themselves.
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from fhir_gateway.app import create_app
+from fhir_gateway.app import EMBEDDED_BASE_URL, create_app
+from fhir_gateway.embedded import EmbeddedStore
+from fhir_gateway.fhir_client import FhirClient, RetryPolicy
 from fhir_gateway.settings import EMBEDDED, Settings
 
 ALLOWED_ORIGIN = "https://clinic.example"
@@ -38,6 +41,20 @@ EMBEDDED_STORE_TESTS = frozenset(
 )
 
 OpenGateway = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
+WrapTransport = Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]
+
+
+@dataclass
+class OwnStoreGateway:
+    """A gateway on an embedded store of its own, reached through a wrapped transport."""
+
+    client: httpx.AsyncClient
+    fhir: FhirClient
+    transport: httpx.AsyncBaseTransport
+    store: EmbeddedStore
+
+
+OpenOwnStoreGateway = Callable[[WrapTransport], AbstractAsyncContextManager[OwnStoreGateway]]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -89,6 +106,28 @@ async def _running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
             yield client
+
+
+@pytest.fixture
+def own_store_gateway(settings: Settings, tmp_path: Path, open_gateway: OpenGateway) -> OpenOwnStoreGateway:
+    """Start the gateway on a fresh embedded store whose transport `wrap` intercepts (to
+    inject faults or record requests); its FhirClient makes one attempt per request."""
+
+    @asynccontextmanager
+    async def start(wrap: WrapTransport) -> AsyncIterator[OwnStoreGateway]:
+        if FHIR_BASE_URL is not None:
+            pytest.skip("builds its own embedded store")
+        store = EmbeddedStore(f"sqlite:///{tmp_path / 'own-store.db'}")
+        transport = wrap(httpx.ASGITransport(store.app))
+        fhir = FhirClient(EMBEDDED_BASE_URL, transport=transport, retry=RetryPolicy(attempts=1))
+        try:
+            async with open_gateway(create_app(settings, fhir_client=fhir)) as client:
+                yield OwnStoreGateway(client, fhir, transport, store)
+        finally:
+            await fhir.aclose()
+            store.dispose()
+
+    return start
 
 
 @pytest.fixture

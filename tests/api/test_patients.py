@@ -1,10 +1,8 @@
 """`/patients`: create, read, replace; validation, identifiers kept unique, optimistic locking."""
 
-import os
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -12,12 +10,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from fhir_gateway.app import create_app
-from fhir_gateway.embedded import EmbeddedStore
 from fhir_gateway.features.patients import service, uniqueness
-from fhir_gateway.fhir_client import FhirClient, RetryPolicy
-from fhir_gateway.settings import Settings
-from tests.api.conftest import OpenGateway
+from fhir_gateway.fhir_client import FhirClient
+from tests.api.conftest import OpenOwnStoreGateway
 
 pytestmark = pytest.mark.anyio
 
@@ -270,17 +265,10 @@ class _IgnoresIfNoneExist(httpx.AsyncBaseTransport):
 
 @pytest.fixture
 async def racing_gateway(
-    settings: Settings, tmp_path: Path, open_gateway: OpenGateway
+    own_store_gateway: OpenOwnStoreGateway,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, FhirClient]]:
-    if os.environ.get("TEST_FHIR_BASE_URL"):
-        pytest.skip("builds its own embedded store")
-    store = EmbeddedStore(f"sqlite:///{tmp_path / 'racing.db'}")
-    transport = _IgnoresIfNoneExist(httpx.ASGITransport(store.app))
-    fhir_client = FhirClient("http://embedded/fhir", transport=transport, retry=RetryPolicy(attempts=1))
-    async with open_gateway(create_app(settings, fhir_client=fhir_client)) as client:
-        yield client, fhir_client
-    await fhir_client.aclose()
-    store.dispose()
+    async with own_store_gateway(_IgnoresIfNoneExist) as gateway:
+        yield gateway.client, gateway.fhir
 
 
 async def test_a_create_that_raced_past_the_condition_gives_way_to_the_earlier_claim(

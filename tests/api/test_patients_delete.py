@@ -1,20 +1,16 @@
 """`DELETE /patients/{id}`: the patient and every record about them go in one transaction, or none does."""
 
-import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from fhir_gateway.app import create_app
-from fhir_gateway.embedded import EmbeddedStore
+from fhir_gateway.app import EMBEDDED_BASE_URL
 from fhir_gateway.features.patients import cascade
-from fhir_gateway.fhir_client import FhirClient, FhirGone, RetryPolicy
-from fhir_gateway.settings import Settings
-from tests.api.conftest import OpenGateway
+from fhir_gateway.fhir_client import FhirClient, FhirGone
+from tests.api.conftest import OpenOwnStoreGateway
 
 pytestmark = pytest.mark.anyio
 
@@ -181,22 +177,13 @@ class _FailingTransactions(httpx.AsyncBaseTransport):
 
 @pytest.fixture
 async def failing_gateway(
-    settings: Settings, tmp_path: Path, open_gateway: OpenGateway
+    own_store_gateway: OpenOwnStoreGateway,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, FhirClient]]:
-    if os.environ.get("TEST_FHIR_BASE_URL"):
-        pytest.skip("builds its own embedded store")
-    store = EmbeddedStore(f"sqlite:///{tmp_path / 'failing.db'}")
-    plain = FhirClient("http://embedded/fhir", transport=httpx.ASGITransport(store.app))
-    failing = FhirClient(
-        "http://embedded/fhir",
-        transport=_FailingTransactions(httpx.ASGITransport(store.app)),
-        retry=RetryPolicy(attempts=1),
-    )
-    async with open_gateway(create_app(settings, fhir_client=failing)) as client:
-        yield client, plain
-    await failing.aclose()
-    await plain.aclose()
-    store.dispose()
+    async with (
+        own_store_gateway(_FailingTransactions) as gateway,
+        FhirClient(EMBEDDED_BASE_URL, transport=httpx.ASGITransport(gateway.store.app)) as plain,
+    ):
+        yield gateway.client, plain
 
 
 async def test_a_transport_failure_during_the_transaction_leaves_everything_in_place(

@@ -1,8 +1,6 @@
 """`GET /patients?q=`: fuzzy name search, its ranking, and what it asks of the FHIR server."""
 
-import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,12 +8,11 @@ import pytest
 from fastapi import FastAPI
 
 from fhir_gateway.app import create_app
-from fhir_gateway.embedded import EmbeddedStore
 from fhir_gateway.features.patients import fuzzy
 from fhir_gateway.features.patients.fuzzy import name_score
 from fhir_gateway.fhir_client import FhirClient, RetryPolicy
 from fhir_gateway.settings import Settings
-from tests.api.conftest import OpenGateway
+from tests.api.conftest import OpenGateway, OpenOwnStoreGateway
 
 pytestmark = pytest.mark.anyio
 
@@ -191,18 +188,10 @@ class _Recording(httpx.AsyncBaseTransport):
 
 
 @pytest.fixture
-async def recorded(
-    settings: Settings, tmp_path: Path, open_gateway: OpenGateway
-) -> AsyncIterator[tuple[httpx.AsyncClient, _Recording]]:
-    if os.environ.get("TEST_FHIR_BASE_URL"):
-        pytest.skip("builds its own embedded store")
-    store = EmbeddedStore(f"sqlite:///{tmp_path / 'recorded.db'}")
-    transport = _Recording(httpx.ASGITransport(store.app))
-    fhir_client = FhirClient("http://embedded/fhir", transport=transport, retry=RetryPolicy(attempts=1))
-    async with open_gateway(create_app(settings, fhir_client=fhir_client)) as client:
-        yield client, transport
-    await fhir_client.aclose()
-    store.dispose()
+async def recorded(own_store_gateway: OpenOwnStoreGateway) -> AsyncIterator[tuple[httpx.AsyncClient, _Recording]]:
+    async with own_store_gateway(_Recording) as gateway:
+        assert isinstance(gateway.transport, _Recording)
+        yield gateway.client, gateway.transport
 
 
 async def test_every_candidate_search_is_bounded_by_name_keys(recorded: tuple[httpx.AsyncClient, _Recording]) -> None:
