@@ -16,3 +16,9 @@ def test_ruff_finds_nothing(command: list[str]) -> None:
         [sys.executable, "-m", "ruff", *command, *SOURCES], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_imported_dependency_is_declared() -> None:
+    # deptry: each import is a declared dependency, each declared one is used (pyproject.toml).
+    result = subprocess.run([sys.executable, "-m", "deptry", "."], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
