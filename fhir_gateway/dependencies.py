@@ -1,15 +1,16 @@
-"""FastAPI dependencies for what the composition root keeps on `app.state`.
+"""FastAPI dependencies every slice may take: what the composition root keeps on `app.state`,
+and the version an `If-Match` header names.
 
-Routes take `SettingsDep`, `FhirClientDep` or `EmbeddedStoreDep` parameters rather than
-reaching into the app themselves, so tests can override any of them.
+Routes take `SettingsDep`, `FhirClientDep`, `EmbeddedStoreDep` or `IfMatchDep` parameters
+rather than reaching into the app or the request themselves, so tests can override any of them.
 """
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, HTTPException, Request, status
 
 from fhir_gateway.embedded import EmbeddedStore
-from fhir_gateway.fhir_client import FhirClient
+from fhir_gateway.fhir_client import FhirClient, version_of
 from fhir_gateway.settings import Settings
 
 
@@ -28,6 +29,24 @@ def get_embedded_store(request: Request) -> EmbeddedStore | None:
     return request.app.state.embedded_store
 
 
+def if_match_version(
+    if_match: Annotated[
+        str | None,
+        Header(description='The version the change is meant for, as its ETag (W/"3"); 412 when it is stale.'),
+    ] = None,
+) -> str | None:
+    """The version an `If-Match` header names (`W/"3"`, `"3"` or `3`), or None without one."""
+    if if_match is None:
+        return None
+    try:
+        return version_of(if_match)
+    except ValueError:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, f'If-Match {if_match!r} is not the ETag of a version, such as W/"3".'
+        ) from None
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 FhirClientDep = Annotated[FhirClient, Depends(get_fhir_client)]
 EmbeddedStoreDep = Annotated[EmbeddedStore | None, Depends(get_embedded_store)]
+IfMatchDep = Annotated[str | None, Depends(if_match_version)]

@@ -31,6 +31,11 @@ from fhir_gateway.fhir_client import (
 )
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# What any route that calls the FHIR server may answer when that server fails or times out.
+UPSTREAM_FAILURES = (502, 503, 504)
+# What any route that takes a JSON body may answer about the body itself: malformed JSON,
+# too large, not JSON at all.
+JSON_BODY_FAILURES = (400, 413, 415)
 _GENERIC_500_DETAIL = "The server could not complete the request; quote the X-Request-ID when reporting it."
 
 logger = logging.getLogger(__name__)

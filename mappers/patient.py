@@ -19,12 +19,12 @@ resource (`onto`) replaces only the elements above and keeps everything else.
 """
 
 from datetime import date
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from mappers.name_keys import name_keys
-from mappers.primitives import instant
+from mappers.primitives import elements, instant, text
 
 Gender = Literal["male", "female", "other", "unknown"]
 Province = Literal["AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"]
@@ -128,6 +128,9 @@ class Patient(PatientFields):
     updated_at: AwareDatetime | None = Field(None, description="When this version was stored.")
 
 
+StoredPatient = TypeVar("StoredPatient", bound=Patient)
+
+
 # -- to FHIR ------------------------------------------------------------------------------------
 
 
@@ -135,12 +138,14 @@ def to_fhir(patient: PatientFields, *, system_base: str, onto: dict[str, Any] | 
     """The FHIR `Patient` for `patient`.
 
     With `onto` (a stored Patient), elements this mapping does not own are kept from it:
-    extensions, other identifiers, other kinds of telecom, contacts, and so on.
+    extensions, other identifiers, other kinds of telecom, contacts, and so on, and its id
+    unless `patient` has one.
     """
     resource: dict[str, Any] = {"resourceType": "Patient"}
     kept = _kept_from(onto or {}, system_base)
-    if isinstance(patient, Patient) and patient.id:
-        resource["id"] = patient.id
+    resource_id = patient.id if isinstance(patient, Patient) and patient.id else text((onto or {}).get("id"))
+    if resource_id:
+        resource["id"] = resource_id
     meta = _meta(patient, kept.pop("meta", {}), system_base)
     if meta:
         resource["meta"] = meta
@@ -173,10 +178,10 @@ def _kept_from(stored: dict[str, Any], system_base: str) -> dict[str, Any]:
     }
     identifiers = [
         item
-        for item in _dicts(stored.get("identifier"))
+        for item in elements(stored.get("identifier"))
         if not (isinstance(item.get("system"), str) and item["system"] in owned_systems)
     ]
-    telecom = [item for item in _dicts(stored.get("telecom")) if item.get("system") not in ("phone", "email")]
+    telecom = [item for item in elements(stored.get("telecom")) if item.get("system") not in ("phone", "email")]
     if identifiers:
         kept["identifier"] = identifiers
     if telecom:
@@ -197,7 +202,7 @@ def _meta(patient: PatientFields, stored_meta: Any, system_base: str) -> dict[st
             meta["lastUpdated"] = patient.updated_at.isoformat()
     key_system = name_key_system(system_base)
     stored_tags = stored_meta.get("tag") if isinstance(stored_meta, dict) else None
-    tags = [tag for tag in _dicts(stored_tags) if tag.get("system") != key_system]
+    tags = [tag for tag in elements(stored_tags) if tag.get("system") != key_system]
     tags += [{"system": key_system, "code": key} for key in name_keys(patient.given_name, patient.family_name)]
     if tags:
         meta["tag"] = tags
@@ -275,42 +280,43 @@ def _address(address: Address) -> dict[str, Any]:
 # -- to the domain ------------------------------------------------------------------------------
 
 
-def to_domain(resource: dict[str, Any], *, system_base: str) -> Patient:
-    """The Patient a FHIR `Patient` describes; whatever this mapping does not know is ignored."""
+def to_domain(resource: dict[str, Any], *, system_base: str, model: type[StoredPatient] = Patient) -> StoredPatient:
+    """The Patient a FHIR `Patient` describes, as a `model` (a `Patient`, or a subclass that
+    demands more of it); whatever this mapping does not know is ignored."""
     meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
     fields: dict[str, Any] = {
-        "id": _text(resource.get("id")),
-        "version": _text(meta.get("versionId")),
+        "id": text(resource.get("id")),
+        "version": text(meta.get("versionId")),
         "updated_at": instant(meta.get("lastUpdated")),
         "mrn": _identifier_value(resource, mrn_system(system_base)),
         "birth_date": _date(resource.get("birthDate")),
-        "gender": _text(resource.get("gender")) if _text(resource.get("gender")) in _GENDERS else None,
+        "gender": text(resource.get("gender")) if text(resource.get("gender")) in _GENDERS else None,
         "phone": _telecom_value(resource, "phone"),
         "email": _telecom_value(resource, "email"),
         "address": _domain_address(resource),
     }
     fields |= _insurance(resource, system_base)
     fields |= _names(resource)
-    return Patient.model_validate(fields)
+    return model.model_validate(fields)
 
 
 def _identifier_value(resource: dict[str, Any], system: str) -> str | None:
-    for identifier in _dicts(resource.get("identifier")):
-        if identifier.get("system") == system and _text(identifier.get("value")):
-            return _text(identifier.get("value"))
+    for identifier in elements(resource.get("identifier")):
+        if identifier.get("system") == system and text(identifier.get("value")):
+            return text(identifier.get("value"))
     return None
 
 
 def _insurance(resource: dict[str, Any], system_base: str) -> dict[str, Any]:
     generic = insurance_system(system_base, None)
-    for identifier in _dicts(resource.get("identifier")):
-        system, value = identifier.get("system"), _text(identifier.get("value"))
+    for identifier in elements(resource.get("identifier")):
+        system, value = identifier.get("system"), text(identifier.get("value"))
         if not value or not isinstance(system, str) or (system != generic and system not in _PROVINCE_BY_SYSTEM):
             continue
         version = next(
             (
-                _text(extension.get("valueString"))
-                for extension in _dicts(identifier.get("extension"))
+                text(extension.get("valueString"))
+                for extension in elements(identifier.get("extension"))
                 if extension.get("url") == IDENTIFIER_VERSION_EXTENSION
             ),
             None,
@@ -327,46 +333,37 @@ def full_name(resource: dict[str, Any]) -> str:
 
 
 def _names(resource: dict[str, Any]) -> dict[str, Any]:
-    names = _dicts(resource.get("name"))
+    names = elements(resource.get("name"))
     name = next((item for item in names if item.get("use") == "official"), names[0] if names else {})
     parts = name.get("given")
-    given = [text for part in parts if (text := _text(part))] if isinstance(parts, list) else []
-    return {"given_name": " ".join(given) or None, "family_name": _text(name.get("family"))}
+    given = [item for part in parts if (item := text(part))] if isinstance(parts, list) else []
+    return {"given_name": " ".join(given) or None, "family_name": text(name.get("family"))}
 
 
 def _telecom_value(resource: dict[str, Any], system: str) -> str | None:
     return next(
         (
-            _text(item.get("value"))
-            for item in _dicts(resource.get("telecom"))
-            if item.get("system") == system and _text(item.get("value"))
+            text(item.get("value"))
+            for item in elements(resource.get("telecom"))
+            if item.get("system") == system and text(item.get("value"))
         ),
         None,
     )
 
 
 def _domain_address(resource: dict[str, Any]) -> dict[str, Any] | None:
-    addresses = _dicts(resource.get("address"))
+    addresses = elements(resource.get("address"))
     if not addresses:
         return None
     address = addresses[0]
     lines = address.get("line")
     return {
-        "line": [text for line in lines if (text := _text(line))] if isinstance(lines, list) else [],
-        "city": _text(address.get("city")),
-        "province": _text(address.get("state")),
-        "postal_code": _text(address.get("postalCode")),
-        "country": _text(address.get("country")),
+        "line": [item for line in lines if (item := text(line))] if isinstance(lines, list) else [],
+        "city": text(address.get("city")),
+        "province": text(address.get("state")),
+        "postal_code": text(address.get("postalCode")),
+        "country": text(address.get("country")),
     }
-
-
-def _dicts(value: Any) -> list[dict[str, Any]]:
-    """The dict items of a FHIR list element (anything else there is ignored)."""
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
 
 
 def _date(value: Any) -> date | None:

@@ -1,4 +1,4 @@
-"""Reading FHIR primitive values forgivingly: what does not parse is absent, never an error."""
+"""Reading FHIR values forgivingly: what is missing or of another shape is absent, never an error."""
 
 from datetime import datetime
 from typing import Any
@@ -13,3 +13,28 @@ def instant(value: Any) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else None
+
+
+def text(value: Any) -> str | None:
+    """A string that says something; None for blank text and for anything that is not a string."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def element(value: Any) -> dict[str, Any]:
+    """A complex element (a JSON object); an empty one for anything else."""
+    return value if isinstance(value, dict) else {}
+
+
+def elements(value: Any) -> list[dict[str, Any]]:
+    """The objects of a repeating element; whatever else the list holds is ignored."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def number(value: Any) -> float | None:
+    """A JSON number (never a boolean) as a float."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def positive_int(value: Any) -> int | None:
+    """A FHIR positiveInt."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None

@@ -8,7 +8,14 @@ nothing was sent. Waits back off exponentially with jitter, honour `Retry-After`
 capped by `RetryPolicy.max_wait` (details in `fhir_gateway.fhir_client.retry`).
 """
 
-from fhir_gateway.fhir_client.client import FHIR_JSON, JSON_PATCH, FhirClient, QueryParams
+from fhir_gateway.fhir_client.client import (
+    FHIR_JSON,
+    JSON_PATCH,
+    ConditionalCreate,
+    FhirClient,
+    QueryParams,
+    SearchPage,
+)
 from fhir_gateway.fhir_client.errors import (
     FhirBadRequest,
     FhirConflict,
@@ -18,13 +25,16 @@ from fhir_gateway.fhir_client.errors import (
     FhirTimeout,
     FhirUnavailable,
     FhirVersionConflict,
+    error_from_entry,
     error_from_response,
 )
+from fhir_gateway.fhir_client.etags import etag, resource_etag, resource_version, version_of
 from fhir_gateway.fhir_client.retry import RetryPolicy
 
 __all__ = [
     "FHIR_JSON",
     "JSON_PATCH",
+    "ConditionalCreate",
     "FhirBadRequest",
     "FhirClient",
     "FhirConflict",
@@ -36,5 +46,11 @@ __all__ = [
     "FhirVersionConflict",
     "QueryParams",
     "RetryPolicy",
+    "SearchPage",
+    "error_from_entry",
     "error_from_response",
+    "etag",
+    "resource_etag",
+    "resource_version",
+    "version_of",
 ]

@@ -5,6 +5,7 @@ It speaks to HAPI FHIR over the network and to the embedded store in-process (th
 """
 
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote
@@ -12,7 +13,14 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from fhir_gateway.fhir_client.errors import FhirError, error_from_response, error_from_transport
+from fhir_gateway.fhir_client.errors import (
+    HAPI_CONDITIONAL_RACE_CODE,
+    FhirConflict,
+    FhirError,
+    error_from_response,
+    error_from_transport,
+)
+from fhir_gateway.fhir_client.etags import etag
 from fhir_gateway.fhir_client.retry import RetryPolicy, is_repeatable
 
 FHIR_JSON = "application/fhir+json"
@@ -27,6 +35,26 @@ QueryParams = (
 # Writes ask for the stored resource back; a server that answers without it anyway is read
 # back through the answer's Location.
 _RETURN_REPRESENTATION = {"Prefer": "return=representation"}
+# A conditional create that lost a race is asked again; the second answer is the match.
+_CONDITIONAL_CREATE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of search results: the matches, the resources `_include`/`_revinclude` added,
+    and how many resources match in all."""
+
+    matches: list[dict[str, Any]]
+    included: list[dict[str, Any]]
+    total: int
+
+
+@dataclass(frozen=True)
+class ConditionalCreate:
+    """What a conditional create stored: the new resource (`created`), or the one match."""
+
+    resource: dict[str, Any]
+    created: bool
 
 
 class FhirClient:
@@ -117,18 +145,31 @@ class FhirClient:
         """One version of a resource."""
         return _body(await self._checked("GET", _path(resource_type, resource_id, "_history", version)))
 
-    async def create(self, resource: dict[str, Any], *, if_none_exist: str | None = None) -> dict[str, Any]:
-        """Create `resource` (POST) and return it as stored.
+    async def create(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """Create `resource` (POST) and return it as stored."""
+        resource_type = _resource_type(resource)
+        response = await self._checked("POST", _path(resource_type), json=resource, headers=_RETURN_REPRESENTATION)
+        return await self._stored(response, resource_type)
 
-        With `if_none_exist` (a search query such as "identifier=sys|val") the server creates
-        it only when nothing matches, and answers with the match when one does.
+    async def create_if_none_exist(self, resource: dict[str, Any], criteria: str) -> ConditionalCreate:
+        """Create `resource` unless a resource matches `criteria` (a search query such as
+        "identifier=sys|val"); the server then answers with that match and stores nothing.
+
+        Several matches are a `FhirVersionConflict` (412), as FHIR's conditional create says.
+        A create that lost a race with another of the same criteria is asked again, so that
+        it answers the match the winner stored.
         """
         resource_type = _resource_type(resource)
-        headers = dict(_RETURN_REPRESENTATION)
-        if if_none_exist:
-            headers["If-None-Exist"] = if_none_exist
-        response = await self._checked("POST", _path(resource_type), json=resource, headers=headers)
-        return await self._stored(response, resource_type)
+        headers = {**_RETURN_REPRESENTATION, "If-None-Exist": criteria}
+        for attempt in range(1, _CONDITIONAL_CREATE_ATTEMPTS + 1):
+            try:
+                response = await self._checked("POST", _path(resource_type), json=resource, headers=headers)
+            except FhirConflict as conflict:
+                if HAPI_CONDITIONAL_RACE_CODE not in conflict.diagnostics or attempt == _CONDITIONAL_CREATE_ATTEMPTS:
+                    raise
+                continue
+            return ConditionalCreate(await self._stored(response, resource_type), created=response.status_code == 201)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def update(self, resource: dict[str, Any], *, if_match: str | None = None) -> dict[str, Any]:
         """Replace (or create at its id) `resource` by PUT and return it as stored."""
@@ -170,12 +211,37 @@ class FhirClient:
 
     async def delete(self, resource_type: str, resource_id: str, *, if_match: str | None = None) -> None:
         """Delete a resource (deleting an unknown id succeeds)."""
-        headers = {"If-Match": _etag(if_match)} if if_match else None
+        headers = {"If-Match": etag(if_match)} if if_match else None
         await self._checked("DELETE", _path(resource_type, resource_id), headers=headers)
 
     async def search(self, resource_type: str, params: QueryParams | None = None) -> dict[str, Any]:
         """The first page of a search, as a searchset Bundle; repeated parameter names are kept."""
         return _body(await self._checked("GET", _path(resource_type), params=params))
+
+    async def search_page(
+        self, resource_type: str, params: QueryParams | None = None, *, count: int, offset: int = 0
+    ) -> SearchPage:
+        """The `count` matches after the first `offset` of a search, with the total it finds.
+
+        Give the search a `_sort` ending in `_id` when pages must neither overlap nor skip.
+        """
+        paging = [("_count", str(count)), ("_offset", str(offset)), ("_total", "accurate")]
+        bundle = await self.search(resource_type, [*_pairs(params), *paging])
+        total = bundle.get("total")
+        if not isinstance(total, int):
+            raise FhirError(502, message="FHIR server answered a search with _total=accurate without a total")
+        matches: list[dict[str, Any]] = []
+        included: list[dict[str, Any]] = []
+        for entry in bundle.get("entry") or []:
+            resource = entry.get("resource")
+            if not isinstance(resource, dict):
+                continue
+            mode = (entry.get("search") or {}).get("mode", "match")
+            if mode == "match" and resource.get("resourceType") == resource_type:
+                matches.append(resource)
+            elif mode == "include":
+                included.append(resource)
+        return SearchPage(matches, included, total)
 
     async def next_page(self, bundle: dict[str, Any]) -> dict[str, Any] | None:
         """The page after `bundle`, or None on the last page.
@@ -271,14 +337,21 @@ def _resource_type(resource: dict[str, Any]) -> str:
 def _write_headers(if_match: str | None) -> dict[str, str]:
     headers = dict(_RETURN_REPRESENTATION)
     if if_match:
-        headers["If-Match"] = _etag(if_match)
+        headers["If-Match"] = etag(if_match)
     return headers
 
 
-def _etag(version: str) -> str:
-    """`W/"3"` for a bare version ("3"), a quoted one ('"3"') or an ETag (`W/"3"`)."""
-    bare = version.removeprefix("W/").strip('"')
-    return f'W/"{bare}"'
+def _pairs(params: QueryParams | None) -> list[tuple[str, QueryValue]]:
+    """Query parameters as (name, value) pairs, repeated names kept."""
+    if params is None:
+        return []
+    if isinstance(params, Mapping):
+        return [
+            (name, item)
+            for name, value in params.items()
+            for item in (value if isinstance(value, list | tuple) else [value])
+        ]
+    return list(params)
 
 
 def _body(response: httpx.Response) -> dict[str, Any]:

@@ -11,10 +11,15 @@ from fhir_gateway.fhir_client.retry import retry_after_seconds
 # HAPI FHIR answers a stale `If-Match` with 409 and this code in the diagnostics, where
 # the FHIR specification says 412; both mean the same thing to the gateway.
 HAPI_STALE_VERSION_CODE = "HAPI-0989"
+# HAPI FHIR keeps one row per conditional-create URL under a unique index: of creates that
+# race with the same criteria one is stored, the others answer 409 with this code.
+HAPI_CONDITIONAL_RACE_CODE = "HAPI-2745"
 
 # The status a no-answer error stands for, so callers can relay every FhirError the same way.
 NO_ANSWER_STATUS = 503
 TIMEOUT_STATUS = 504
+# An answer the gateway cannot use is the server's failure: a bad gateway.
+BAD_ANSWER_STATUS = 502
 
 
 class FhirError(Exception):
@@ -89,16 +94,36 @@ _ERRORS_BY_STATUS: dict[int, type[FhirError]] = {
 
 def error_from_response(response: httpx.Response) -> FhirError:
     """The typed error for an error answer (status 4xx or 5xx) of the FHIR server."""
-    status = response.status_code
-    outcome = _operation_outcome(response)
+    return _typed(
+        response.status_code,
+        _operation_outcome(response),
+        retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+    )
+
+
+def error_from_entry(entry: dict[str, Any], *, message: str | None = None) -> FhirError:
+    """The typed error for an entry of a batch-response that did not answer what was asked:
+    its status (`"404 Not Found"`) and outcome, or a 502 when it has no error status."""
+    response = entry.get("response") if isinstance(entry.get("response"), dict) else {}
+    words = str(response.get("status") or "").split(" ", 1)[0]
+    status = int(words) if words.isdigit() and 400 <= int(words) < 600 else BAD_ANSWER_STATUS
+    outcome = response.get("outcome")
+    if not (isinstance(outcome, dict) and outcome.get("resourceType") == "OperationOutcome"):
+        outcome = None
+    if status == BAD_ANSWER_STATUS and message is None:
+        message = "FHIR server answered a batch entry without the resource or an error status"
+    return _typed(status, outcome, message=message)
+
+
+def _typed(
+    status: int, outcome: dict[str, Any] | None, *, message: str | None = None, retry_after: float | None = None
+) -> FhirError:
     error_class = _ERRORS_BY_STATUS.get(status) or (FhirUnavailable if status >= 500 else FhirError)
     if status == 409 and HAPI_STALE_VERSION_CODE in _diagnostics(outcome):
         error_class = FhirVersionConflict
     if issubclass(error_class, FhirUnavailable):
-        return error_class(
-            status, outcome=outcome, retry_after=retry_after_seconds(response.headers.get("Retry-After"))
-        )
-    return error_class(status, outcome=outcome)
+        return error_class(status, outcome=outcome, message=message, retry_after=retry_after)
+    return error_class(status, outcome=outcome, message=message)
 
 
 def error_from_transport(exc: httpx.TransportError) -> FhirUnavailable:

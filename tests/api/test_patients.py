@@ -466,32 +466,36 @@ async def test_replace_keeps_fhir_content_the_api_does_not_show(client: httpx.As
     assert {"system": "phone", "value": "+1 604 555 0100"} in stored["telecom"]
 
 
-async def test_replace_retries_when_someone_else_wrote_in_between(
-    client: httpx.AsyncClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    created = await create(client)
-    real_ensure_free = uniqueness.ensure_free
-    writes = 0
+class _WritesBeforeFirstUpdate(httpx.AsyncBaseTransport):
+    """A FHIR server on which another client writes the Patient just before the gateway's
+    first PUT of it arrives."""
 
-    async def write_in_between(*args: Any, **kwargs: Any) -> None:
-        nonlocal writes
-        if writes == 0:
-            writes += 1
-            resource = await fhir(app).read("Patient", created["id"])
-            resource["communication"] = [{"language": {"text": "French"}}]
-            await fhir(app).update(resource)
-        await real_ensure_free(*args, **kwargs)
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+        self.interposed = False
 
-    monkeypatch.setattr(uniqueness, "ensure_free", write_in_between)
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT" and not self.interposed:
+            self.interposed = True
+            async with httpx.AsyncClient(transport=self._inner, base_url=str(request.url)) as other:
+                resource = (await other.get("")).json()
+                resource["communication"] = [{"language": {"text": "French"}}]
+                assert (await other.put("", json=resource)).status_code == 200
+        return await self._inner.handle_async_request(request)
 
-    response = await client.put(f"/patients/{created['id']}", json=payload(family_name="King"))
 
-    assert response.status_code == 200
-    assert response.json()["version"] == "3"
-    stored = await fhir(app).read("Patient", created["id"])
-    # The write in between survived, and so did the replace.
-    assert stored["communication"] == [{"language": {"text": "French"}}]
-    assert stored["name"][0]["family"] == "King"
+async def test_replace_retries_when_someone_else_wrote_in_between(own_store_gateway: OpenOwnStoreGateway) -> None:
+    async with own_store_gateway(_WritesBeforeFirstUpdate) as gateway:
+        created = await create(gateway.client)
+
+        response = await gateway.client.put(f"/patients/{created['id']}", json=payload(family_name="King"))
+
+        assert response.status_code == 200
+        assert response.json()["version"] == "3"
+        stored = await gateway.fhir.read("Patient", created["id"])
+        # The write in between survived, and so did the replace.
+        assert stored["communication"] == [{"language": {"text": "French"}}]
+        assert stored["name"][0]["family"] == "King"
 
 
 async def test_replace_of_a_deleted_patient_is_410_and_does_not_bring_it_back(client: httpx.AsyncClient) -> None:

@@ -139,26 +139,51 @@ async def test_a_referrer_the_cascade_does_not_know_blocks_the_delete_and_nothin
         assert await exists(fhir, resource_type, resource_id), resource_type
 
 
+def _is_transaction(request: httpx.Request) -> bool:
+    return request.method == "POST" and request.url.path.rstrip("/") == "/fhir" and b'"transaction"' in request.content
+
+
+class _ChangesThePatientBeforeTheTransaction(httpx.AsyncBaseTransport):
+    """Another client changes the Patient after the cascade read it, before its transaction."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+        self.patient_id: str | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if _is_transaction(request) and self.patient_id is not None:
+            async with FhirClient(EMBEDDED_BASE_URL, transport=self._inner) as other:
+                resource = await other.read("Patient", self.patient_id)
+                resource["gender"] = "female"
+                await other.update(resource)
+        return await self._inner.handle_async_request(request)
+
+
 async def test_a_patient_changed_during_the_cascade_is_412_and_nothing_is_removed(
-    client: httpx.AsyncClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+    own_store_gateway: OpenOwnStoreGateway,
 ) -> None:
+    async with own_store_gateway(_ChangesThePatientBeforeTheTransaction) as gateway:
+        patient_id = await new_patient(gateway.client)
+        records = await record_about(gateway.fhir, patient_id)
+        assert isinstance(gateway.transport, _ChangesThePatientBeforeTheTransaction)
+        gateway.transport.patient_id = patient_id
+
+        response = await gateway.client.delete(f"/patients/{patient_id}", headers={"If-Match": 'W/"1"'})
+
+        assert response.status_code == 412
+        for resource_type, resource_id in [("Patient", patient_id), *records]:
+            assert await exists(gateway.fhir, resource_type, resource_id), resource_type
+
+
+async def test_a_stale_if_match_is_412_before_anything_is_removed(client: httpx.AsyncClient, app: FastAPI) -> None:
     fhir: FhirClient = app.state.fhir_client
     patient_id = await new_patient(client)
     records = await record_about(fhir, patient_id)
-    find_referrers = cascade._referrer_ids
 
-    async def change_patient_meanwhile(client_: FhirClient, resource_type: str, param: str, pid: str) -> list[str]:
-        if resource_type == cascade.REFERRERS[-1][0]:
-            resource = await fhir.read("Patient", pid)
-            resource["gender"] = "female"
-            await fhir.update(resource)
-        return await find_referrers(client_, resource_type, param, pid)
-
-    monkeypatch.setattr(cascade, "_referrer_ids", change_patient_meanwhile)
-
-    response = await client.delete(f"/patients/{patient_id}", headers={"If-Match": 'W/"1"'})
+    response = await client.delete(f"/patients/{patient_id}", headers={"If-Match": 'W/"7"'})
 
     assert response.status_code == 412
+    assert "version 1" in response.json()["detail"]
     for resource_type, resource_id in [("Patient", patient_id), *records]:
         assert await exists(fhir, resource_type, resource_id), resource_type
 
@@ -170,7 +195,7 @@ class _FailingTransactions(httpx.AsyncBaseTransport):
         self._inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "POST" and request.url.path.rstrip("/") == "/fhir":
+        if _is_transaction(request):
             raise httpx.ReadError("connection reset while the transaction was in flight", request=request)
         return await self._inner.handle_async_request(request)
 

@@ -1,5 +1,7 @@
 """Which FhirError each failure of the FHIR server becomes, and what the error carries."""
 
+from typing import Any
+
 import httpx
 import pytest
 import respx
@@ -14,6 +16,7 @@ from fhir_gateway.fhir_client import (
     FhirTimeout,
     FhirUnavailable,
     FhirVersionConflict,
+    error_from_entry,
 )
 
 pytestmark = pytest.mark.anyio
@@ -126,7 +129,7 @@ async def test_a_conditional_create_matching_several_resources_is_a_version_conf
     server.post("/Patient").respond(412, json=outcome("Failed to CREATE: 2 matches"))
 
     with pytest.raises(FhirVersionConflict):
-        await client.create({"resourceType": "Patient"}, if_none_exist="identifier=x|1")
+        await client.create_if_none_exist({"resourceType": "Patient"}, "identifier=x|1")
 
 
 @pytest.mark.parametrize(("header", "seconds"), [("7", 7.0), ("0", 0.0), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)])
@@ -192,3 +195,25 @@ async def test_send_raises_only_when_no_answer_came(client: FhirClient, server: 
 
     with pytest.raises(FhirTimeout):
         await client.send("GET", "Patient/1")
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class"),
+    [("404 Not Found", FhirNotFound), ("410 Gone", FhirGone), ("412", FhirVersionConflict), ("503", FhirUnavailable)],
+)
+def test_a_batch_entry_error_is_typed_by_its_status(status: str, error_class: type[FhirError]) -> None:
+    entry = {"response": {"status": status, "outcome": outcome("Resource Patient/1 is not known")}}
+
+    error = error_from_entry(entry)
+
+    assert type(error) is error_class
+    assert error.status == int(status.split()[0])
+    assert error.diagnostics == "Resource Patient/1 is not known"
+
+
+@pytest.mark.parametrize("entry", [{}, {"response": {"status": "200 OK"}}, {"response": {"status": "teapot"}}])
+def test_a_batch_entry_without_an_error_status_is_the_servers_failure(entry: dict[str, Any]) -> None:
+    error = error_from_entry(entry)
+
+    assert error.status == 502
+    assert "batch entry" in str(error)

@@ -7,7 +7,7 @@ import orjson
 import pytest
 import respx
 
-from fhir_gateway.fhir_client import FhirClient, FhirError
+from fhir_gateway.fhir_client import FhirClient, FhirConflict, FhirError
 from tests.unit.conftest import BASE
 
 pytestmark = pytest.mark.anyio
@@ -89,12 +89,102 @@ async def test_create_posts_the_resource_as_fhir_json(client: FhirClient, server
     assert sent_json(request) == new
 
 
-async def test_conditional_create_sends_if_none_exist(client: FhirClient, server: respx.Router) -> None:
+async def test_conditional_create_sends_if_none_exist_and_says_it_matched(
+    client: FhirClient, server: respx.Router
+) -> None:
     route = server.post("/Patient").respond(200, json=PATIENT)
 
-    await client.create({"resourceType": "Patient"}, if_none_exist="identifier=https://x.test/mrn|42")
+    outcome = await client.create_if_none_exist({"resourceType": "Patient"}, "identifier=https://x.test/mrn|42")
 
     assert route.calls.last.request.headers["If-None-Exist"] == "identifier=https://x.test/mrn|42"
+    assert (outcome.resource, outcome.created) == (PATIENT, False)
+
+
+async def test_conditional_create_says_it_created(client: FhirClient, server: respx.Router) -> None:
+    server.post("/Patient").respond(201, json=PATIENT)
+
+    outcome = await client.create_if_none_exist({"resourceType": "Patient"}, "identifier=x|1")
+
+    assert (outcome.resource, outcome.created) == (PATIENT, True)
+
+
+async def test_a_conditional_create_that_lost_a_race_is_asked_again_and_answers_the_match(
+    client: FhirClient, server: respx.Router
+) -> None:
+    lost = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "processing", "diagnostics": "HAPI-0550: HAPI-2745: conditional"}],
+    }
+    route = server.post("/Patient").mock(
+        side_effect=[httpx.Response(409, json=lost), httpx.Response(200, json=PATIENT)]
+    )
+
+    outcome = await client.create_if_none_exist({"resourceType": "Patient"}, "identifier=x|1")
+
+    assert (outcome.resource, outcome.created, route.call_count) == (PATIENT, False, 2)
+
+
+async def test_any_other_conflict_of_a_conditional_create_is_raised_at_once(
+    client: FhirClient, server: respx.Router
+) -> None:
+    other = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "conflict"}]}
+    route = server.post("/Patient").respond(409, json=other)
+
+    with pytest.raises(FhirConflict):
+        await client.create_if_none_exist({"resourceType": "Patient"}, "identifier=x|1")
+    assert route.call_count == 1
+
+
+# -- search pages ------------------------------------------------------------------------
+
+
+def page_bundle(total: int | None, *entries: dict[str, Any]) -> dict[str, Any]:
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "entry": list(entries)}
+    if total is not None:
+        bundle["total"] = total
+    return bundle
+
+
+async def test_a_search_page_asks_for_its_window_and_total_and_sorts_entries_by_mode(
+    client: FhirClient, server: respx.Router
+) -> None:
+    encounter = {"resourceType": "Encounter", "id": "e"}
+    route = server.get("/Patient").respond(
+        200,
+        json=page_bundle(
+            41,
+            {"resource": PATIENT, "search": {"mode": "match"}},
+            {"resource": {"resourceType": "Patient", "id": "2"}},
+            {"resource": encounter, "search": {"mode": "include"}},
+            {"resource": {"resourceType": "OperationOutcome"}, "search": {"mode": "outcome"}},
+        ),
+    )
+
+    page = await client.search_page("Patient", [("name", "ada"), ("name", "lo")], count=20, offset=40)
+
+    query = route.calls.last.request.url.params
+    assert query.get_list("name") == ["ada", "lo"]
+    assert (query["_count"], query["_offset"], query["_total"]) == ("20", "40", "accurate")
+    assert [resource["id"] for resource in page.matches] == ["1", "2"]
+    assert page.included == [encounter]
+    assert page.total == 41
+
+
+async def test_a_search_page_takes_a_mapping_of_parameters(client: FhirClient, server: respx.Router) -> None:
+    route = server.get("/Patient").respond(200, json=page_bundle(0))
+
+    await client.search_page("Patient", {"gender": "female", "_tag": ["a", "b"]}, count=5)
+
+    query = route.calls.last.request.url.params
+    assert (query["gender"], query.get_list("_tag"), query["_offset"]) == ("female", ["a", "b"], "0")
+
+
+async def test_a_search_page_without_a_total_is_the_servers_failure(client: FhirClient, server: respx.Router) -> None:
+    server.get("/Patient").respond(200, json=page_bundle(None))
+
+    with pytest.raises(FhirError) as caught:
+        await client.search_page("Patient", count=5)
+    assert caught.value.status == 502
 
 
 async def test_create_answered_without_a_body_reads_the_resource_back_from_location(

@@ -130,7 +130,8 @@ async def test_put_and_delete_are_retried(client: FhirClient, server: respx.Rout
 async def test_a_conditional_create_is_retried(client: FhirClient, server: respx.Router) -> None:
     route = server.post("/Patient").mock(side_effect=[unavailable(), httpx.ReadTimeout("timed out"), ok()])
 
-    assert await client.create({"resourceType": "Patient"}, if_none_exist="identifier=x|1") == PATIENT
+    outcome = await client.create_if_none_exist({"resourceType": "Patient"}, "identifier=x|1")
+    assert outcome.resource == PATIENT
     assert route.call_count == 3
 
 

@@ -1,1 +1,1 @@
-"""A patient's immunizations and allergies, read-only (written by the generators or FHIR clients)."""
+"""A patient's immunizations (FHIR `Immunization`), read-only: the generators and FHIR clients write them."""

@@ -1,26 +1,15 @@
-"""The patient whose immunizations or allergies are asked for must exist."""
+"""Request-scoped inputs of the immunizations route."""
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, status
+from fastapi import Depends, Query
 
-from fhir_gateway.dependencies import FhirClientDep
-from fhir_gateway.fhir_client import FhirGone, FhirNotFound
-
-PatientId = Annotated[
-    str, Path(pattern=r"^[A-Za-z0-9\-.]{1,64}$", description="The patient's id (its FHIR Patient id).")
-]
+from fhir_gateway.features.immunizations.schemas import ImmunizationListQuery
 
 
-async def existing_patient_id(patient_id: PatientId, client: FhirClientDep) -> str:
-    """`patient_id`, once the FHIR server has it (404 when unknown, 410 when deleted)."""
-    try:
-        await client.read("Patient", patient_id)
-    except FhirNotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No patient has id {patient_id!r}.") from None
-    except FhirGone:
-        raise HTTPException(status.HTTP_410_GONE, f"Patient {patient_id!r} was deleted.") from None
-    return patient_id
+def list_query(query: Annotated[ImmunizationListQuery, Query()]) -> ImmunizationListQuery:
+    """The validated query of a list request."""
+    return query
 
 
-ExistingPatientId = Annotated[str, Depends(existing_patient_id)]
+ImmunizationListQueryDep = Annotated[ImmunizationListQuery, Depends(list_query)]

@@ -1,17 +1,19 @@
 """Delete a patient together with everything recorded about them, in one FHIR transaction.
 
-The resources that point at the patient are found by standard reference searches, then
-deleted with the Patient in a single transaction bundle: all go, or none. A resource the
-cascade does not search for (or one written while the cascade runs) still references
-the patient, so the server refuses the transaction (409, naming it) and nothing is
-deleted. Very large records make one large transaction: a server with a short
+Two round trips: one batch reads the Patient and searches every kind of record that
+points at it, then one transaction deletes those records and the Patient: all go, or
+none. A resource the cascade does not search for (or one written in between) still
+references the patient, so the server refuses the transaction (409, naming it) and
+nothing is deleted. Very large records make one large transaction: a server with a short
 transaction timeout answers 504 and, again, deletes nothing.
 """
 
 from collections import Counter
 from typing import Any
+from urllib.parse import urlencode
 
-from fhir_gateway.fhir_client import FhirClient, FhirVersionConflict
+from fhir_gateway.fhir_client import FhirClient, error_from_entry, resource_version
+from fhir_gateway.patient_scope import StaleVersion, about
 
 # (resource type, search parameter pointing at the patient): notes, interactions and
 # their observations, immunizations, allergies, and the other clinical records.
@@ -24,46 +26,67 @@ REFERRERS: tuple[tuple[str, str], ...] = (
     ("Condition", "subject"),
     ("Composition", "subject"),
 )
-# Ids are all the cascade needs of a referrer.
-_REFERRER_PAGE = 200
+# Ids are all the cascade needs of a referrer; more than this of one kind are paged.
+_REFERRER_PAGE = 500
 
 
 async def delete_patient(*, client: FhirClient, patient_id: str, version: str | None) -> dict[str, int]:
     """Delete the patient and its referrers atomically; how many of each type went.
 
-    With `version`, the Patient is deleted only at that version (412 otherwise).
+    404 when the patient is unknown, 410 when already deleted; with `version`, the Patient
+    is deleted only at that version (412 otherwise).
     """
-    referrers = [
-        (resource_type, resource_id)
-        for resource_type, param in REFERRERS
-        for resource_id in await _referrer_ids(client, resource_type, param, patient_id)
+    reads = [{"request": {"method": "GET", "url": f"Patient/{patient_id}"}}] + [
+        {"request": {"method": "GET", "url": f"{kind}?{_referrer_query(param, patient_id)}"}}
+        for kind, param in REFERRERS
     ]
+    answers = (await client.batch({"resourceType": "Bundle", "type": "batch", "entry": reads})).get("entry") or []
+    if len(answers) != len(reads):
+        raise error_from_entry({}, message=f"FHIR server answered a batch of {len(reads)} with {len(answers)} entries")
+    with about("patient", patient_id):
+        patient = _resource_of(answers[0])
+    current = resource_version(patient)
+    if version is not None and version != current:
+        raise StaleVersion("patient", patient_id, current, version)
+    referrers: list[tuple[str, str]] = []
+    for (kind, _), answer in zip(REFERRERS, answers[1:], strict=True):
+        referrers += [(kind, resource_id) for resource_id in await _referrer_ids(client, kind, _resource_of(answer))]
+
     patient_request: dict[str, Any] = {"method": "DELETE", "url": f"Patient/{patient_id}"}
     if version is not None:
-        # The store enforces ifMatch inside the transaction; HAPI FHIR ignores it on DELETE,
-        # so the version is also checked once the referrers are known, right before the
-        # transaction (on HAPI a write in between these two requests still goes unseen).
+        # The embedded store enforces ifMatch inside the transaction. HAPI FHIR ignores it on
+        # DELETE, so there the version read in the batch just before is what is checked.
         patient_request["ifMatch"] = f'W/"{version}"'
-        await _require_version(client, patient_id, version)
-    entries = [{"request": {"method": "DELETE", "url": f"{kind}/{rid}"}} for kind, rid in referrers]
+    entries = [{"request": {"method": "DELETE", "url": f"{kind}/{rid}"}} for kind, rid in dict.fromkeys(referrers)]
     entries.append({"request": patient_request})
     await client.transaction({"resourceType": "Bundle", "type": "transaction", "entry": entries})
-    counts = Counter(resource_type for resource_type, _ in referrers)
+    counts = Counter(kind for kind, _ in dict.fromkeys(referrers))
     return {"Patient": 1, **dict(sorted(counts.items()))}
 
 
-async def _require_version(client: FhirClient, patient_id: str, version: str) -> None:
-    current = (await client.read("Patient", patient_id)).get("meta", {}).get("versionId")
-    if current != version:
-        raise FhirVersionConflict(
-            412, message=f"Patient/{patient_id} is at version {current}, not the version {version} If-Match named"
-        )
+def _referrer_query(param: str, patient_id: str) -> str:
+    return urlencode({param: f"Patient/{patient_id}", "_elements": "id", "_count": _REFERRER_PAGE})
 
 
-async def _referrer_ids(client: FhirClient, resource_type: str, param: str, patient_id: str) -> list[str]:
-    params = {param: f"Patient/{patient_id}", "_elements": "id", "_count": _REFERRER_PAGE}
-    ids = []
-    async for resource in client.search_all(resource_type, params):
-        if resource.get("resourceType") == resource_type and isinstance(resource.get("id"), str):
-            ids.append(resource["id"])
-    return list(dict.fromkeys(ids))
+def _resource_of(answer: dict[str, Any]) -> dict[str, Any]:
+    """The resource a batch entry answered, or the error its status names."""
+    status = str((answer.get("response") or {}).get("status", ""))
+    resource = answer.get("resource")
+    if not status.startswith("2") or not isinstance(resource, dict):
+        raise error_from_entry(answer)
+    return resource
+
+
+async def _referrer_ids(client: FhirClient, kind: str, first_page: dict[str, Any]) -> list[str]:
+    """The ids a searchset holds, following its next links (rare: more than a page of one kind)."""
+    ids: list[str] = []
+    page: dict[str, Any] | None = first_page
+    while page is not None:
+        ids += [
+            resource["id"]
+            for entry in page.get("entry") or []
+            if (resource := entry.get("resource") or {}).get("resourceType") == kind
+            and isinstance(resource.get("id"), str)
+        ]
+        page = await client.next_page(page)
+    return ids

@@ -1,30 +1,17 @@
 """`/patients`: list (paged, sorted, filtered, fuzzy), create, read, replace, delete."""
 
-from typing import Annotated, Any
+from fastapi import APIRouter, Request, Response, status
 
-from fastapi import APIRouter, Query, Request, Response, status
-
-from fhir_gateway.dependencies import FhirClientDep, SettingsDep
+from fhir_gateway.dependencies import FhirClientDep, IfMatchDep, SettingsDep
 from fhir_gateway.features.patients import cascade, service
-from fhir_gateway.features.patients.dependencies import IfMatchDep, PatientId, StoredPatientDep
-from fhir_gateway.features.patients.exceptions import StaleVersion
-from fhir_gateway.features.patients.schemas import (
-    DeletionReport,
-    PatientIn,
-    PatientListQuery,
-    PatientPage,
-    PatientPublic,
-)
+from fhir_gateway.features.patients.dependencies import PatientListQueryDep
+from fhir_gateway.features.patients.schemas import DeletionReport, PatientIn, PatientPage, PatientPublic
+from fhir_gateway.fhir_client import resource_etag
 from fhir_gateway.paging import build_page
-from fhir_gateway.problems import problem_responses
+from fhir_gateway.patient_scope import PatientId, StoredPatientDep
+from fhir_gateway.problems import JSON_BODY_FAILURES, UPSTREAM_FAILURES, problem_responses
 
 router = APIRouter(prefix="/patients", tags=["patients"])
-
-_UPSTREAM = (502, 503, 504)
-
-
-def _etag(resource: dict[str, Any]) -> str:
-    return f'W/"{(resource.get("meta") or {}).get("versionId")}"'
 
 
 @router.get(
@@ -32,10 +19,10 @@ def _etag(resource: dict[str, Any]) -> str:
     response_model=PatientPage,
     status_code=status.HTTP_200_OK,
     summary="List or search patients",
-    responses=problem_responses(422, *_UPSTREAM),
+    responses=problem_responses(422, *UPSTREAM_FAILURES),
 )
 async def list_patients(
-    request: Request, query: Annotated[PatientListQuery, Query()], client: FhirClientDep, settings: SettingsDep
+    request: Request, query: PatientListQueryDep, client: FhirClientDep, settings: SettingsDep
 ) -> PatientPage:
     """Patients, a page at a time: filtered by `birth_date`, `gender`, `mrn`, `insurance_no` and
     `updated_since`; sorted by `sort`; or matched by name with `q` (typos tolerated, best first)."""
@@ -48,19 +35,17 @@ async def list_patients(
     response_model=PatientPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Create a patient",
-    responses=problem_responses(409, 422, *_UPSTREAM),
+    responses=problem_responses(*JSON_BODY_FAILURES, 409, 422, *UPSTREAM_FAILURES),
 )
 async def create_patient(
     data: PatientIn, request: Request, response: Response, client: FhirClientDep, settings: SettingsDep
 ) -> PatientPublic:
     """Store a new patient. An MRN ("MRN-" and 8 digits) is assigned when none is given; an MRN
     or insurance number another patient holds is a 409 naming it."""
-    system_base = settings.identifier_system_base
-    stored = await service.create_patient(client=client, data=data, system_base=system_base)
-    patient = service.public(stored, system_base)
-    response.headers["Location"] = str(request.url_for("read_patient", patient_id=patient.id))
-    response.headers["ETag"] = _etag(stored)
-    return patient
+    stored = await service.create_patient(client=client, data=data, system_base=settings.identifier_system_base)
+    response.headers["Location"] = str(request.url_for("read_patient", patient_id=stored["id"]))
+    response.headers["ETag"] = resource_etag(stored)
+    return service.public(stored, settings.identifier_system_base)
 
 
 @router.get(
@@ -68,11 +53,11 @@ async def create_patient(
     response_model=PatientPublic,
     status_code=status.HTTP_200_OK,
     summary="Read a patient",
-    responses=problem_responses(404, 410, 422, *_UPSTREAM),
+    responses=problem_responses(404, 410, 422, *UPSTREAM_FAILURES),
 )
 async def read_patient(stored: StoredPatientDep, response: Response, settings: SettingsDep) -> PatientPublic:
     """The patient as stored; the `ETag` names its version."""
-    response.headers["ETag"] = _etag(stored)
+    response.headers["ETag"] = resource_etag(stored)
     return service.public(stored, settings.identifier_system_base)
 
 
@@ -81,7 +66,7 @@ async def read_patient(stored: StoredPatientDep, response: Response, settings: S
     response_model=PatientPublic,
     status_code=status.HTTP_200_OK,
     summary="Replace a patient",
-    responses=problem_responses(400, 404, 409, 410, 412, 422, *_UPSTREAM),
+    responses=problem_responses(*JSON_BODY_FAILURES, 404, 409, 410, 412, 422, *UPSTREAM_FAILURES),
 )
 async def replace_patient(
     patient_id: PatientId,
@@ -94,17 +79,16 @@ async def replace_patient(
 ) -> PatientPublic:
     """Replace the patient's fields (an MRN left out keeps the stored one). With `If-Match`, only
     the version it names is replaced (412 otherwise). FHIR content this API does not show is kept."""
-    system_base = settings.identifier_system_base
     written = await service.replace_patient(
         client=client,
         patient_id=patient_id,
         stored=stored,
         data=data,
         expected_version=expected_version,
-        system_base=system_base,
+        system_base=settings.identifier_system_base,
     )
-    response.headers["ETag"] = _etag(written)
-    return service.public(written, system_base)
+    response.headers["ETag"] = resource_etag(written)
+    return service.public(written, settings.identifier_system_base)
 
 
 @router.delete(
@@ -112,17 +96,13 @@ async def replace_patient(
     response_model=DeletionReport,
     status_code=status.HTTP_200_OK,
     summary="Delete a patient and their records",
-    responses=problem_responses(400, 404, 409, 410, 412, 422, *_UPSTREAM),
+    responses=problem_responses(400, 404, 409, 410, 412, 422, *UPSTREAM_FAILURES),
 )
-async def delete_patient(
-    patient_id: PatientId, stored: StoredPatientDep, expected_version: IfMatchDep, client: FhirClientDep
-) -> DeletionReport:
+async def delete_patient(patient_id: PatientId, expected_version: IfMatchDep, client: FhirClientDep) -> DeletionReport:
     """Delete the patient with every note, interaction (encounter and observations), immunization,
     allergy and other record that references them, in one FHIR transaction: all or nothing. A
     record of a kind the cascade does not know still references the patient, so the delete is
-    refused (409, naming it) and nothing is removed."""
-    current = (stored.get("meta") or {}).get("versionId")
-    if expected_version is not None and expected_version != current:
-        raise StaleVersion(patient_id, current, expected_version)
+    refused (409, naming it) and nothing is removed. With `If-Match`, only the version it names
+    is deleted (412 otherwise)."""
     deleted = await cascade.delete_patient(client=client, patient_id=patient_id, version=expected_version)
     return DeletionReport(id=patient_id, deleted=deleted)

@@ -2,10 +2,20 @@
 
 import re
 from datetime import UTC, date, datetime
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from fhir_gateway.fields import IsoDate, IsoInstant, SingleLine
 from fhir_gateway.paging import Page, PageQuery
 from mappers import health_numbers
 from mappers.patient import Address, Gender, PatientFields, Province
@@ -13,9 +23,15 @@ from mappers.patient import Patient as DomainPatient
 
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 
+# Generous for any clinic, small enough that a list page stays small and a search fast.
+MAX_NAME_LENGTH = 200
+MAX_GIVEN_NAMES = 10
+MAX_ADDRESS_LINES = 5
+MAX_ADDRESS_LINE_LENGTH = 200
+MAX_CITY_LENGTH = 100
+
 MRN_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _INSURANCE_NO = re.compile(r"[A-Z0-9]{1,32}")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 _PHONE = re.compile(r"\+?[0-9 ().-]{7,25}(?: ?(?:x|ext\.?) ?[0-9]{1,6})?", re.IGNORECASE)
 # Canada Post: no D, F, I, O, Q, U anywhere, no W or Z in first place.
 _POSTAL_CODE = re.compile(r"[ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z] [0-9][ABCEGHJ-NPRSTV-Z][0-9]")
@@ -31,6 +47,14 @@ class AddressIn(Address):
     have a valid postal code and province code."""
 
     model_config = ConfigDict(extra="forbid")
+
+    line: list[Annotated[str, SingleLine, Field(max_length=MAX_ADDRESS_LINE_LENGTH)]] = Field(
+        default_factory=list, max_length=MAX_ADDRESS_LINES, examples=[["123 Fake St"]]
+    )
+    city: Annotated[str, SingleLine] | None = Field(None, max_length=MAX_CITY_LENGTH, examples=["Vancouver"])
+    province: Annotated[str, SingleLine] | None = Field(None, max_length=32, examples=["BC"])
+    postal_code: Annotated[str, SingleLine] | None = Field(None, max_length=20, examples=["V5K 0A1"])
+    country: Annotated[str, SingleLine] | None = Field(None, max_length=64, examples=["CA"])
 
     @model_validator(mode="after")
     def _canadian(self) -> "AddressIn":
@@ -87,16 +111,26 @@ class PatientIn(PatientFields):
 
     model_config = ConfigDict(extra="forbid")
 
-    given_name: str = Field(description="Given names, separated by spaces.", examples=["Ada Marie"])
-    family_name: str = Field(examples=["Lovelace"])
-    birth_date: date = Field(description="Not in the future, not before 1900.", examples=["1980-12-10"])
+    mrn: Annotated[str, SingleLine] | None = Field(
+        None, max_length=64, description="Medical record number; assigned when absent.", examples=["MRN-00012345"]
+    )
+    given_name: Annotated[str, SingleLine] = Field(
+        max_length=MAX_NAME_LENGTH,
+        description=f"Given names, separated by spaces (at most {MAX_GIVEN_NAMES}).",
+        examples=["Ada Marie"],
+    )
+    family_name: Annotated[str, SingleLine] = Field(max_length=MAX_NAME_LENGTH, examples=["Lovelace"])
+    birth_date: IsoDate = Field(description="Not in the future, not before 1900.", examples=["1980-12-10"])
     # Validated even when absent: a province without a number is refused there.
-    insurance_no: str | None = Field(
+    insurance_no: Annotated[str, SingleLine] | None = Field(
         None,
+        max_length=40,
         validate_default=True,
         description="Provincial health number; must pass the check digit of a BC or ON `province`.",
         examples=["9698658215"],
     )
+    phone: Annotated[str, SingleLine] | None = Field(None, max_length=40, examples=["+1 604 555 0100"])
+    email: EmailStr | None = Field(None, examples=["ada@example.org"])
     address: AddressIn | None = None
 
     @field_validator("given_name", "family_name", mode="after")
@@ -104,6 +138,13 @@ class PatientIn(PatientFields):
     def _not_blank(cls, value: str | None) -> str:
         if value is None:
             raise ValueError("must not be blank")
+        return value
+
+    @field_validator("given_name", mode="after")
+    @classmethod
+    def _few_given_names(cls, value: str) -> str:
+        if len(value.split(" ")) > MAX_GIVEN_NAMES:
+            raise ValueError(f"must hold at most {MAX_GIVEN_NAMES} given names")
         return value
 
     @field_validator("birth_date", mode="after")
@@ -136,13 +177,6 @@ class PatientIn(PatientFields):
             raise ValueError(problem)
         return number
 
-    @field_validator("email", mode="after")
-    @classmethod
-    def _email_shape(cls, value: str | None) -> str | None:
-        if value is not None and not _EMAIL.fullmatch(value):
-            raise ValueError("is not an email address")
-        return value
-
     @field_validator("phone", mode="after")
     @classmethod
     def _phone_shape(cls, value: str | None) -> str | None:
@@ -167,27 +201,34 @@ class PatientListQuery(PageQuery):
 
     model_config = ConfigDict(extra="forbid")
 
-    q: str | None = Field(
+    q: Annotated[str, SingleLine] | None = Field(
         None,
-        min_length=1,
         max_length=200,
+        min_length=1,
         description="Fuzzy name search: tolerates typos, missing or swapped letters, accents, case and name "
         "order. Results come best match first unless `sort` is given.",
         examples=["Jonh Smtih"],
     )
-    sort: str | None = Field(
+    sort: Annotated[str, SingleLine] | None = Field(
         None,
+        max_length=200,
         description=f"Comma-separated fields among {', '.join(SORT_FIELDS)}; '-' before a field sorts it "
         "descending. Ties are broken by id, so the order holds across pages. Default without `q`: "
         "family_name,given_name.",
         examples=["family_name,-birth_date"],
     )
-    birth_date: date | None = Field(None, description="Patients born on this date.")
+    birth_date: IsoDate | None = Field(None, description="Patients born on this date (YYYY-MM-DD).")
     gender: Gender | None = None
-    mrn: str | None = Field(None, description="The patient with this medical record number.")
-    insurance_no: str | None = Field(None, description="The patient with this health number (any province).")
-    updated_since: AwareDatetime | None = Field(
-        None, description="Patients stored at or after this instant (ISO 8601 with an offset)."
+    mrn: Annotated[str, SingleLine] | None = Field(
+        None, max_length=64, description="The patient with this medical record number."
+    )
+    insurance_no: Annotated[str, SingleLine] | None = Field(
+        None, max_length=40, description="The patient with this health number (any province)."
+    )
+    updated_since: IsoInstant | None = Field(
+        None,
+        description="Patients stored at or after this instant: ISO 8601 with an offset (a space before the "
+        "offset is read as '+', as an unencoded '+' arrives).",
     )
 
     @field_validator("sort", mode="after")

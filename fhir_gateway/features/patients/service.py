@@ -4,11 +4,11 @@ import secrets
 from typing import Any
 
 from fhir_gateway.features.patients import fuzzy, uniqueness
-from fhir_gateway.features.patients.exceptions import StaleVersion
 from fhir_gateway.features.patients.schemas import PatientIn, PatientListQuery, PatientPublic
-from fhir_gateway.fhir_client import FhirClient, FhirError, FhirVersionConflict, error_from_response
+from fhir_gateway.fhir_client import FhirClient, FhirVersionConflict, resource_version
+from fhir_gateway.patient_scope import StaleVersion
 from mappers.name_keys import fold
-from mappers.patient import Patient, mrn_system, to_domain, to_fhir
+from mappers.patient import mrn_system, to_domain, to_fhir
 
 # A drawn MRN that is already taken (one chance in 10^8 per patient) is drawn again.
 _MRN_DRAWS = 5
@@ -26,58 +26,37 @@ def new_mrn() -> str:
 
 def public(resource: dict[str, Any], system_base: str) -> PatientPublic:
     """The API view of a stored FHIR Patient."""
-    return PatientPublic.model_validate(to_domain(resource, system_base=system_base).model_dump())
+    return to_domain(resource, system_base=system_base, model=PatientPublic)
 
 
 async def create_patient(*, client: FhirClient, data: PatientIn, system_base: str) -> dict[str, Any]:
     """Store a new patient and return its FHIR Patient; 409 when its MRN or insurance number is taken."""
+    if data.mrn and data.insurance_no:
+        # The create's criteria name the insurance number only; a chosen MRN is checked first.
+        await uniqueness.ensure_free(client, data, system_base, own_id="")
     for _ in range(_MRN_DRAWS):
-        patient = Patient.model_validate({**data.model_dump(), "mrn": data.mrn or new_mrn()})
-        stored, created = await _create_unless_held(client, patient, system_base)
-        if created:
-
-            async def undo(stored_id: str = stored["id"]) -> None:
-                await client.delete("Patient", stored_id)
-
-            await uniqueness.settle_claims(client, stored, patient, system_base, undo=undo)
-            return stored
-        found = uniqueness.clashes(stored, patient, system_base)
-        drawn_mrn_taken = data.mrn is None and found == [f"mrn {patient.mrn!r}"]
-        if not drawn_mrn_taken:
-            uniqueness.refuse(stored, patient, system_base)
-    raise RuntimeError(f"no free MRN after {_MRN_DRAWS} draws")
-
-
-async def _create_unless_held(client: FhirClient, patient: Patient, system_base: str) -> tuple[dict[str, Any], bool]:
-    """Conditionally create `patient`: (the stored Patient, True), or (the holder of one of its
-    identifiers, False)."""
-    values = uniqueness.identifier_values(patient, system_base)
-    response = await client.send(
-        "POST",
-        "Patient",
-        json=to_fhir(patient, system_base=system_base),
-        headers={"If-None-Exist": uniqueness.if_none_exist(values), "Prefer": "return=representation"},
-    )
-    if response.is_error:
-        error = error_from_response(response)
-        if isinstance(error, FhirVersionConflict):
-            # Several patients hold these identifiers: name one of them.
+        patient = data if data.mrn else data.model_copy(update={"mrn": new_mrn()})
+        try:
+            outcome = await client.create_if_none_exist(
+                to_fhir(patient, system_base=system_base), uniqueness.create_criteria(patient, system_base)
+            )
+        except FhirVersionConflict:
+            # Several patients hold these identifiers already: name one of them.
             await uniqueness.ensure_free(client, patient, system_base, own_id="")
-        raise error
-    body = response.json() if response.content else None
-    if not isinstance(body, dict) or body.get("resourceType") != "Patient":
-        # A server that ignored `Prefer: return=representation` still says where the Patient is.
-        location = response.headers.get("Location") or response.headers.get("Content-Location")
-        if not location:
-            raise FhirError(response.status_code, message="FHIR server answered a create without the Patient")
-        body = await client.read("Patient", _id_from_location(location))
-    return body, response.status_code == 201
-
-
-def _id_from_location(location: str) -> str:
-    """The id in a `.../Patient/{id}[/_history/{version}]` URL."""
-    path = location.split("?", 1)[0].split("/_history/", 1)[0]
-    return path.rstrip("/").rsplit("/", 1)[-1]
+            raise
+        holder = outcome.resource
+        if outcome.created:
+            earlier = await uniqueness.earlier_claim(client, outcome.resource, patient, system_base)
+            if earlier is None:
+                return outcome.resource
+            await client.delete("Patient", outcome.resource["id"])
+            holder = earlier
+        drawn_mrn_taken = data.mrn is None and uniqueness.clashes(holder, patient, system_base) == [
+            f"mrn {patient.mrn!r}"
+        ]
+        if not drawn_mrn_taken:
+            uniqueness.refuse(holder, patient, system_base)
+    raise RuntimeError(f"no free MRN after {_MRN_DRAWS} draws")
 
 
 async def replace_patient(
@@ -92,32 +71,33 @@ async def replace_patient(
     """Replace a stored patient's fields and return the stored FHIR Patient.
 
     FHIR content the API does not show is kept. An MRN left out keeps the stored one.
-    With `expected_version`, a patient at another version is refused (412).
+    With `expected_version`, a patient at another version is refused (412). The MRN and
+    insurance number are checked for other holders only when the replace changes them.
     """
     for attempt in range(1, _REPLACE_ATTEMPTS + 1):
-        current_version = (stored.get("meta") or {}).get("versionId")
+        current_version = resource_version(stored)
         if expected_version is not None and expected_version != current_version:
-            raise StaleVersion(patient_id, current_version, expected_version)
-        held_mrn = to_domain(stored, system_base=system_base).mrn
-        patient = Patient.model_validate(
-            {**data.model_dump(), "id": patient_id, "mrn": data.mrn or held_mrn or new_mrn()}
-        )
-        await uniqueness.ensure_free(client, patient, system_base, own_id=patient_id)
+            raise StaleVersion("patient", patient_id, current_version, expected_version)
+        patient = data
+        if not data.mrn:
+            patient = data.model_copy(update={"mrn": to_domain(stored, system_base=system_base).mrn or new_mrn()})
+        claims = uniqueness.identifiers_changed(stored, patient, system_base)
+        if claims:
+            await uniqueness.ensure_free(client, patient, system_base, own_id=patient_id)
         try:
             written = await client.update(
-                to_fhir(patient, system_base=system_base, onto=stored),
-                if_match=expected_version or current_version,
+                to_fhir(patient, system_base=system_base, onto=stored), if_match=expected_version or current_version
             )
         except FhirVersionConflict:
             if expected_version is not None or attempt == _REPLACE_ATTEMPTS:
                 raise
             stored = await client.read("Patient", patient_id)
             continue
-
-        async def undo(previous: dict[str, Any] = stored, written_version: str = written["meta"]["versionId"]) -> None:
-            await client.update(previous, if_match=written_version)
-
-        await uniqueness.settle_claims(client, written, patient, system_base, undo=undo)
+        # Only a writer that raced past the check above can have claimed them since.
+        earlier = await uniqueness.earlier_claim(client, written, patient, system_base) if claims else None
+        if earlier is not None:
+            await client.update(stored, if_match=resource_version(written))
+            uniqueness.refuse(earlier, patient, system_base)
         return written
     raise AssertionError("unreachable: the last attempt returns or raises")
 
@@ -136,24 +116,10 @@ async def list_patients(
         return patients[window], len(patients)
     sort = query.sort_keys() or DEFAULT_SORT
     fhir_sort = ",".join(f"{'-' if descending else ''}{_FHIR_SORT[field]}" for field, descending in sort)
-    params = [
-        *filters,
-        # Ties broken by id on every server, so that pages never overlap or skip.
-        ("_sort", f"{fhir_sort},_id"),
-        ("_count", str(query.size)),
-        ("_offset", str(query.offset)),
-        ("_total", "accurate"),
-    ]
-    bundle = await client.search("Patient", params)
-    resources = [
-        entry["resource"]
-        for entry in bundle.get("entry") or []
-        if (entry.get("search") or {}).get("mode", "match") == "match" and "resource" in entry
-    ]
-    total = bundle.get("total")
-    if not isinstance(total, int):
-        raise FhirError(502, message="FHIR server answered a search with _total=accurate without a total")
-    return [public(resource, system_base) for resource in resources], total
+    # Ties broken by id on every server, so that pages never overlap or skip.
+    params = [*filters, ("_sort", f"{fhir_sort},_id")]
+    page = await client.search_page("Patient", params, count=query.size, offset=query.offset)
+    return [public(resource, system_base) for resource in page.matches], page.total
 
 
 def filter_params(query: PatientListQuery, system_base: str) -> list[tuple[str, str]]:

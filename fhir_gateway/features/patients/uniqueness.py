@@ -2,20 +2,25 @@
 
 FHIR has no unique constraint, so the gateway keeps the rule itself:
 
-- a create is a conditional create (`If-None-Exist: identifier=<mrn>,<insurance number>`):
-  the server writes it only when no patient holds either identifier, and answers with the
-  holder otherwise;
-- an update first searches for another holder;
-- after either write, the identifiers are searched again. Two writers that raced past
-  those checks (conditional creates on different identifier pairs, or an update racing
-  a create) both see both claims; the one whose version was stored later undoes its
-  write and answers 409, so the earlier claim stands.
+- a create is a conditional create whose criteria are the same for every create of one
+  insurance number (`If-None-Exist: identifier=<insurance number>`; of one MRN when there
+  is no insurance number): the server writes it only when no patient holds it, and
+  answers with the holder otherwise. Servers serialise conditional creates with identical
+  criteria (HAPI FHIR guards each conditional-create URL with a unique index; the embedded
+  store writes one at a time), so racing creates of one number store exactly one. An MRN
+  the client chose, beside an insurance number, is searched for first;
+- an update that changes an MRN or insurance number first searches for another holder;
+- after a create, or an update that changed them, the identifiers are searched again.
+  Writers that raced past those checks on different criteria (an update racing a create,
+  creates of one client-chosen MRN with different insurance numbers) both see both
+  claims; the one whose version was stored later undoes its write and answers 409, so the
+  earlier claim stands. On the embedded store this is exact; HAPI stamps `lastUpdated`
+  before its commit, so there, for these rarer races, it is best-effort.
 
 An Ontario number's version code is not part of the identity: "9876543217AB" and
 "9876543217CD" are the same card holder.
 """
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -48,21 +53,30 @@ def insurance_values(number: str) -> list[str]:
     return list(dict.fromkeys([number, _card_number(number)]))
 
 
-def if_none_exist(values: list[str]) -> str:
-    """The `If-None-Exist` query that matches any patient holding one of `values`."""
+def create_criteria(patient: PatientFields, system_base: str) -> str:
+    """The `If-None-Exist` query of a create: the same for every create of its insurance
+    number (of its MRN when it has none), so that a server serialises racing creates."""
+    number = patient.insurance_no
+    values = insurance_values(number) if number else identifier_values(patient, system_base)
     return urlencode([("identifier", ",".join(values))])
+
+
+def identifiers_changed(stored: dict[str, Any], patient: PatientFields, system_base: str) -> bool:
+    """Whether writing `patient` over `stored` claims an MRN or insurance number it did not hold."""
+    held = to_domain(stored, system_base=system_base)
+    changed_mrn = patient.mrn is not None and patient.mrn != held.mrn
+    changed_number = patient.insurance_no is not None and (
+        held.insurance_no is None or _card_number(held.insurance_no) != _card_number(patient.insurance_no)
+    )
+    return changed_mrn or changed_number
 
 
 async def holders(client: FhirClient, values: list[str]) -> list[dict[str, Any]]:
     """Patients holding any of the identifier `values`."""
     if not values:
         return []
-    bundle = await client.search("Patient", [("identifier", ",".join(values)), ("_count", _HOLDERS_PAGE)])
-    return [
-        entry["resource"]
-        for entry in bundle.get("entry") or []
-        if (entry.get("resource") or {}).get("resourceType") == "Patient"
-    ]
+    page = await client.search_page("Patient", [("identifier", ",".join(values))], count=_HOLDERS_PAGE)
+    return page.matches
 
 
 def clashes(holder: dict[str, Any], patient: PatientFields, system_base: str) -> list[str]:
@@ -87,24 +101,15 @@ async def ensure_free(client: FhirClient, patient: PatientFields, system_base: s
             refuse(holder, patient, system_base)
 
 
-async def settle_claims(
-    client: FhirClient,
-    stored: dict[str, Any],
-    patient: PatientFields,
-    system_base: str,
-    *,
-    undo: Callable[[], Awaitable[object]],
-) -> None:
-    """After writing `stored`, give way to an earlier claim on its identifiers.
-
-    When another patient claimed one of them before this write did, `undo` reverses the
-    write and DuplicatePatient is raised.
-    """
+async def earlier_claim(
+    client: FhirClient, stored: dict[str, Any], patient: PatientFields, system_base: str
+) -> dict[str, Any] | None:
+    """After writing `stored`, another patient that claimed one of its identifiers first, if any."""
     ours = _claim_order(stored)
     for holder in await holders(client, identifier_values(patient, system_base)):
         if holder.get("id") != stored.get("id") and _claim_order(holder) < ours:
-            await undo()
-            refuse(holder, patient, system_base)
+            return holder
+    return None
 
 
 def refuse(holder: dict[str, Any], patient: PatientFields, system_base: str) -> None:

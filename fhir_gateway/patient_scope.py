@@ -1,0 +1,88 @@
+"""What every route under `/patients/{id}` shares: the patient's id, the stored Patient, and
+the FHIR server's 404, 410 and 412 about a resource turned into problems that name it."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Path, status
+
+from fhir_gateway.dependencies import FhirClientDep
+from fhir_gateway.fhir_client import FhirClient, FhirGone, FhirNotFound, FhirVersionConflict, SearchPage
+
+# A FHIR id: anything else cannot name a stored resource.
+FHIR_ID_PATTERN = r"^[A-Za-z0-9\-.]{1,64}$"
+
+PatientId = Annotated[str, Path(pattern=FHIR_ID_PATTERN, description="The patient's id (its FHIR Patient id).")]
+
+
+class ResourceNotFound(HTTPException):
+    def __init__(self, kind: str, resource_id: str) -> None:
+        super().__init__(status.HTTP_404_NOT_FOUND, f"No {kind} has id {resource_id!r}.")
+
+
+class ResourceGone(HTTPException):
+    def __init__(self, kind: str, resource_id: str) -> None:
+        super().__init__(status.HTTP_410_GONE, f"{kind.capitalize()} {resource_id!r} was deleted.")
+
+
+class StaleVersion(HTTPException):
+    def __init__(self, kind: str, resource_id: str, current: str | None, expected: str) -> None:
+        at = f"at version {current}" if current else "at another version"
+        super().__init__(
+            status.HTTP_412_PRECONDITION_FAILED,
+            f"{kind.capitalize()} {resource_id!r} is {at}; If-Match named version {expected}.",
+        )
+
+
+@contextmanager
+def about(kind: str, resource_id: str, *, expected_version: str | None = None) -> Iterator[None]:
+    """Answer the FHIR server's 404, 410 and version conflict inside the block as problems
+    naming the `kind` of resource and its id."""
+    try:
+        yield
+    except FhirNotFound:
+        raise ResourceNotFound(kind, resource_id) from None
+    except FhirGone:
+        raise ResourceGone(kind, resource_id) from None
+    except FhirVersionConflict:
+        if expected_version is None:
+            raise
+        raise StaleVersion(kind, resource_id, None, expected_version) from None
+
+
+async def read_patient(client: FhirClient, patient_id: str) -> dict[str, Any]:
+    """The stored Patient (404 when unknown, 410 when deleted)."""
+    with about("patient", patient_id):
+        return await client.read("Patient", patient_id)
+
+
+async def stored_patient(patient_id: PatientId, client: FhirClientDep) -> dict[str, Any]:
+    """The FHIR Patient the path names (404 when unknown, 410 when deleted)."""
+    return await read_patient(client, patient_id)
+
+
+async def patient_records(
+    client: FhirClient,
+    resource_type: str,
+    patient_id: str,
+    params: list[tuple[str, str]],
+    *,
+    count: int,
+    offset: int,
+) -> SearchPage:
+    """One page of the resources of `resource_type` whose `patient` is the patient, after the
+    patient is known to exist (404 when unknown, 410 when deleted).
+
+    The search runs first: a page with records proves the patient exists, so only an empty
+    one costs a read of the Patient.
+    """
+    page = await client.search_page(
+        resource_type, [("patient", f"Patient/{patient_id}"), *params], count=count, offset=offset
+    )
+    if page.total == 0:
+        await read_patient(client, patient_id)
+    return page
+
+
+StoredPatientDep = Annotated[dict[str, Any], Depends(stored_patient)]
