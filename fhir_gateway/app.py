@@ -5,7 +5,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from fhir_gateway.embedded import EmbeddedStore
@@ -14,6 +14,7 @@ from fhir_gateway.features.health.router import router as health_router
 from fhir_gateway.features.immunizations.router import router as immunizations_router
 from fhir_gateway.features.patients.router import router as patients_router
 from fhir_gateway.fhir_client import FhirClient, RetryPolicy
+from fhir_gateway.http_rules import refuse_repeated_query_parameters
 from fhir_gateway.observability import (
     REQUEST_ID_HEADER,
     HttpMetrics,
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
         version=API_VERSION,
         description=_DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_repeated_query_parameters)],
     )
     app.state.settings = settings
     app.state.metrics = HttpMetrics.create()

@@ -11,12 +11,16 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator
-
-# C0 and C1 controls, DEL, unpaired surrogates and the noncharacters U+FFFE/U+FFFF.
-_UNSTORABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-# Multi-line text keeps tab, line feed and carriage return, which FHIR strings allow.
-_UNSTORABLE_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    EmailStr,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # An unencoded "+" of an offset arrives in a query string as a space; it is read as "+".
@@ -25,19 +29,42 @@ _ISO_INSTANT = re.compile(
 )
 
 
-def _refusing(pattern: re.Pattern[str], what: str) -> AfterValidator:
-    def check(value: str) -> str:
+class _Refusing:
+    """A marker for `Annotated[str, ...]` that refuses the characters of `refused`, and says
+    so in the JSON schema (as a `pattern` of what is allowed), so clients can know it."""
+
+    def __init__(self, refused: str, what: str, *, non_blank: bool = False) -> None:
+        self._refused = re.compile(f"[{refused}]")
+        self._what = what
+        allowed = f"[^{refused}]*"
+        # A name must have something to say: one character that is not white space.
+        self._schema_pattern = f"^{allowed}[^\\s{refused}]{allowed}$" if non_blank else f"^{allowed}$"
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = self._schema_pattern
+        return json_schema
+
+    def _check(self, value: str) -> str:
         # The message names the character and where it is, never the text itself: it may be PHI.
-        if found := pattern.search(value):
-            raise ValueError(f"must not contain {what} (U+{ord(found.group()):04X} at character {found.start() + 1})")
+        if found := self._refused.search(value):
+            raise ValueError(
+                f"must not contain {self._what} (U+{ord(found.group()):04X} at character {found.start() + 1})"
+            )
         return value
 
-    return AfterValidator(check)
 
+_CONTROLS = "\\x00-\\x1f\\x7f-\\x9f\\ud800-\\udfff\\ufffe\\uffff"
+_CONTROLS_BUT_LINE_BREAKS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ud800-\\udfff\\ufffe\\uffff"
 
 # Markers for `Annotated[str, ...]`; give the field its `max_length` too.
-SingleLine = _refusing(_UNSTORABLE, "control characters, line breaks or unpaired surrogates")
-MultiLine = _refusing(_UNSTORABLE_MULTILINE, "control characters or unpaired surrogates")
+SingleLine = _Refusing(_CONTROLS, "control characters, line breaks or unpaired surrogates")
+# One line that is not blank: the schema says so; the model still refuses blank text itself.
+NonBlankLine = _Refusing(_CONTROLS, "control characters, line breaks or unpaired surrogates", non_blank=True)
+MultiLine = _Refusing(_CONTROLS_BUT_LINE_BREAKS, "control characters or unpaired surrogates")
 
 
 def _iso_date(value: Any) -> Any:
@@ -59,5 +86,17 @@ def _iso_instant(value: Any) -> Any:
     return value
 
 
+def _rfc5321_lengths(address: str) -> str:
+    # RFC 5321 section 4.5.3.1: a local part of 64 octets at most, a path of 256 with its brackets.
+    local_part = address.rsplit("@", 1)[0]
+    if len(local_part.encode()) > 64:
+        raise ValueError("has a local part (before @) longer than 64 characters")
+    if len(address.encode()) > 254:
+        raise ValueError("is longer than 254 characters")
+    return address
+
+
+# Syntax by email-validator (no DNS look-up), normalised as it normalises (the domain lower-cased).
+Email = Annotated[EmailStr, AfterValidator(_rfc5321_lengths)]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 IsoInstant = Annotated[AwareDatetime, BeforeValidator(_iso_instant)]

@@ -29,6 +29,7 @@ from fhir_gateway.fhir_client import (
     FhirUnavailable,
     FhirVersionConflict,
 )
+from fhir_gateway.http_rules import allowed_methods
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 # What any route that calls the FHIR server may answer when that server fails or times out.
@@ -114,8 +115,14 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> R
     return problem_response(422, f"{count} {noun} invalid.", errors=[_field_error(f) for f in failures])
 
 
-async def _http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     detail = exc.detail if isinstance(exc.detail, str) else None
+    if exc.status_code == 405:
+        # Starlette names only the methods of the first route on the path; every route counts.
+        allow = ", ".join(allowed_methods(request.app, request.url.path))
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"Allow": allow})
+        return problem_response(405, f"{request.method} is not served here; use {allow}.", headers={"Allow": allow})
     return problem_response(exc.status_code, detail, headers=exc.headers)
 
 

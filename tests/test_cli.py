@@ -14,7 +14,9 @@ import httpx
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-STARTUP_SECONDS = 30
+# A bound, not an expectation: a server that fails exits and is reported at once, while
+# loading the demo data on a loaded 2-core machine was seen to take 40 s.
+STARTUP_SECONDS = 300
 
 
 def free_port() -> int:

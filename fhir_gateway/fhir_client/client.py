@@ -73,6 +73,7 @@ class FhirClient:
         connect_timeout: float = 5.0,
         retry: RetryPolicy | None = None,
         headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._base = httpx.URL(self._base_url)
@@ -83,6 +84,7 @@ class FhirClient:
             transport=transport,
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             headers=default_headers,
+            auth=auth,
         )
 
     @property

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from fhir_gateway.features.patients import service, uniqueness
 from fhir_gateway.fhir_client import FhirClient
-from tests.api.conftest import FHIR_BASE_URL, OpenOwnStoreGateway
+from tests.api.conftest import OpenOwnStoreGateway
 
 pytestmark = pytest.mark.anyio
 
@@ -221,14 +221,6 @@ async def test_both_clashes_are_named(client: httpx.AsyncClient) -> None:
     assert "mrn 'MRN-00000002' and insurance_no '9698658215' are already held" in detail
 
 
-@pytest.mark.skipif(
-    FHIR_BASE_URL is not None,
-    reason=(
-        "known gap on HAPI FHIR: racing creates settle by meta.lastUpdated, which HAPI stamps before "
-        "commit, so two creates can each see themselves as the earlier claim (the embedded store stamps "
-        "inside its write lock)"
-    ),
-)
 async def test_concurrent_creates_of_one_insurance_number_store_exactly_one(client: httpx.AsyncClient) -> None:
     statuses: list[int] = []
 

@@ -103,7 +103,7 @@ async def test_wrong_method_is_a_405_problem_that_says_what_is_allowed(client: h
     response = await client.delete("/health")
 
     assert_problem(response, 405)
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, OPTIONS"
 
 
 async def test_invalid_fields_are_a_422_problem_naming_each_field(client: httpx.AsyncClient) -> None:

@@ -1,12 +1,13 @@
 """`/patients`: list (paged, sorted, filtered, fuzzy), create, read, replace, delete."""
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from fhir_gateway.dependencies import FhirClientDep, IfMatchDep, SettingsDep
 from fhir_gateway.features.patients import cascade, service
 from fhir_gateway.features.patients.dependencies import PatientListQueryDep
 from fhir_gateway.features.patients.schemas import DeletionReport, PatientIn, PatientPage, PatientPublic
 from fhir_gateway.fhir_client import resource_etag
+from fhir_gateway.http_rules import require_json_body
 from fhir_gateway.paging import build_page
 from fhir_gateway.patient_scope import PatientId, StoredPatientDep
 from fhir_gateway.problems import JSON_BODY_FAILURES, UPSTREAM_FAILURES, problem_responses
@@ -32,6 +33,7 @@ async def list_patients(
 
 @router.post(
     "",
+    dependencies=[Depends(require_json_body)],
     response_model=PatientPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Create a patient",
@@ -63,6 +65,7 @@ async def read_patient(stored: StoredPatientDep, response: Response, settings: S
 
 @router.put(
     "/{patient_id}",
+    dependencies=[Depends(require_json_body)],
     response_model=PatientPublic,
     status_code=status.HTTP_200_OK,
     summary="Replace a patient",

@@ -8,14 +8,13 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from fhir_gateway.fields import IsoDate, IsoInstant, SingleLine
+from fhir_gateway.fields import Email, IsoDate, IsoInstant, NonBlankLine, SingleLine
 from fhir_gateway.paging import Page, PageQuery
 from mappers import health_numbers
 from mappers.patient import Address, Gender, PatientFields, Province
@@ -30,8 +29,11 @@ MAX_ADDRESS_LINES = 5
 MAX_ADDRESS_LINE_LENGTH = 200
 MAX_CITY_LENGTH = 100
 
-MRN_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_INSURANCE_NO = re.compile(r"[A-Z0-9]{1,32}")
+MRN_SHAPE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+# Up to 32 letters and digits, a space or hyphen allowed after each (they are dropped).
+INSURANCE_NO_SHAPE = r"^(?:[A-Za-z0-9][ -]?){1,32}$"
+MRN_PATTERN = re.compile(MRN_SHAPE)
+_INSURANCE_NO = re.compile(INSURANCE_NO_SHAPE)
 _PHONE = re.compile(r"\+?[0-9 ().-]{7,25}(?: ?(?:x|ext\.?) ?[0-9]{1,6})?", re.IGNORECASE)
 # Canada Post: no D, F, I, O, Q, U anywhere, no W or Z in first place.
 _POSTAL_CODE = re.compile(r"[ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z] [0-9][ABCEGHJ-NPRSTV-Z][0-9]")
@@ -93,10 +95,9 @@ def _shaped_mrn(value: str | None) -> str | None:
 
 def _normalized_insurance_no(value: str) -> str:
     """Without spaces and hyphens; letters and digits only."""
-    number = health_numbers.normalize(value)
-    if not _INSURANCE_NO.fullmatch(number):
-        raise ValueError("must be letters and digits (spaces and hyphens are ignored)")
-    return number
+    if not _INSURANCE_NO.fullmatch(value.strip()):
+        raise ValueError("must be up to 32 letters and digits (a space or hyphen after each is ignored)")
+    return health_numbers.normalize(value)
 
 
 class PatientIn(PatientFields):
@@ -111,26 +112,31 @@ class PatientIn(PatientFields):
 
     model_config = ConfigDict(extra="forbid")
 
-    mrn: Annotated[str, SingleLine] | None = Field(
-        None, max_length=64, description="Medical record number; assigned when absent.", examples=["MRN-00012345"]
+    mrn: str | None = Field(
+        None,
+        max_length=64,
+        json_schema_extra={"pattern": MRN_SHAPE},
+        description="Medical record number; assigned when absent.",
+        examples=["MRN-00012345"],
     )
-    given_name: Annotated[str, SingleLine] = Field(
+    given_name: Annotated[str, NonBlankLine] = Field(
         max_length=MAX_NAME_LENGTH,
         description=f"Given names, separated by spaces (at most {MAX_GIVEN_NAMES}).",
         examples=["Ada Marie"],
     )
-    family_name: Annotated[str, SingleLine] = Field(max_length=MAX_NAME_LENGTH, examples=["Lovelace"])
+    family_name: Annotated[str, NonBlankLine] = Field(max_length=MAX_NAME_LENGTH, examples=["Lovelace"])
     birth_date: IsoDate = Field(description="Not in the future, not before 1900.", examples=["1980-12-10"])
     # Validated even when absent: a province without a number is refused there.
-    insurance_no: Annotated[str, SingleLine] | None = Field(
+    insurance_no: str | None = Field(
         None,
-        max_length=40,
+        max_length=64,
+        json_schema_extra={"pattern": INSURANCE_NO_SHAPE},
         validate_default=True,
         description="Provincial health number; must pass the check digit of a BC or ON `province`.",
         examples=["9698658215"],
     )
     phone: Annotated[str, SingleLine] | None = Field(None, max_length=40, examples=["+1 604 555 0100"])
-    email: EmailStr | None = Field(None, examples=["ada@example.org"])
+    email: Email | None = Field(None, description="An email address (RFC 5321).", examples=["ada@example.org"])
     address: AddressIn | None = None
 
     @field_validator("given_name", "family_name", mode="after")
@@ -219,11 +225,17 @@ class PatientListQuery(PageQuery):
     )
     birth_date: IsoDate | None = Field(None, description="Patients born on this date (YYYY-MM-DD).")
     gender: Gender | None = None
-    mrn: Annotated[str, SingleLine] | None = Field(
-        None, max_length=64, description="The patient with this medical record number."
+    mrn: str | None = Field(
+        None,
+        max_length=64,
+        json_schema_extra={"pattern": MRN_SHAPE},
+        description="The patient with this medical record number.",
     )
-    insurance_no: Annotated[str, SingleLine] | None = Field(
-        None, max_length=40, description="The patient with this health number (any province)."
+    insurance_no: str | None = Field(
+        None,
+        max_length=64,
+        json_schema_extra={"pattern": INSURANCE_NO_SHAPE},
+        description="The patient with this health number (any province).",
     )
     updated_since: IsoInstant | None = Field(
         None,
