@@ -1,30 +1,30 @@
 """`python -m generators`: synthetic immunization records, the demo dataset, re-sending failures.
 
 `immunizations` with no options reads the variables the original generator script read:
-`FHIR_URL`, `NUM_RECORDS` and `PT`. `IS_LOCAL_DEV=true` sends no credentials; otherwise
-`FHIR_TOKEN`, or `FHIR_OAUTH_TOKEN_URL` with `FHIR_OAUTH_CLIENT_ID` and
-`FHIR_OAUTH_CLIENT_SECRET` (and optionally `FHIR_OAUTH_SCOPE`), authenticate the uploads.
+`FHIR_URL`, `NUM_RECORDS` and `PT`. Every variable, authentication included, is a field of
+`GeneratorSettings`; an option given on the command line takes the place of its variable.
 """
 
 import asyncio
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import date, datetime
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from generators.auth import AuthConfig
+from generators.auth import TokenError
 from generators.bundles import DEFAULT_BATCH_SIZE, OutputWriter
 from generators.demo import demo_records
 from generators.pipeline import RunReport, outgoing_bundles
-from generators.records import DEFAULT_SYSTEM_BASE, RecordGenerator
+from generators.records import RecordGenerator
+from generators.settings import GeneratorSettings, Province
 from generators.targets import fhir_target, is_empty
 from generators.uploader import DEFAULT_FAILED_DIR, FAILURES_FILE, BundleUploader, Outgoing, UploadPolicy
 
@@ -35,17 +35,18 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 
-
-class Province(StrEnum):
-    bc = "bc"
-    on = "on"
+T = TypeVar("T")
 
 
-FhirUrl = Annotated[str, typer.Option(envvar="FHIR_URL", help="FHIR server base URL, or `embedded`.")]
-SystemBase = Annotated[
-    str,
-    typer.Option(envvar="IDENTIFIER_SYSTEM_BASE", help="Base URI of the gateway's extensions and code systems."),
-]
+def _in_place_of(setting: str) -> str:
+    """The help of an option that takes the place of a setting: the setting's description,
+    its variable and its default."""
+    field = GeneratorSettings.model_fields[setting]
+    return f"{field.description} Default: ${setting.upper()}, else {field.default}."
+
+
+FhirUrl = Annotated[str | None, typer.Option(help=_in_place_of("fhir_url"))]
+SystemBase = Annotated[str | None, typer.Option(help=_in_place_of("identifier_system_base"))]
 Concurrency = Annotated[int, typer.Option(min=1, max=64, help="Bundles in flight at once.")]
 Retries = Annotated[int, typer.Option(min=0, max=20, help="Retries of a failing Bundle before it is given up.")]
 FailedDir = Annotated[Path, typer.Option(help="Where Bundles that could not be stored are kept.")]
@@ -63,9 +64,9 @@ ReferenceDate = Annotated[
 
 @app.command()
 def immunizations(
-    province: Annotated[Province, typer.Option(envvar="PT", case_sensitive=False, help="Province.")] = Province.bc,
-    count: Annotated[int, typer.Option(envvar="NUM_RECORDS", min=1, help="Records to make.")] = 1,
-    fhir_url: FhirUrl = "http://localhost:8080/fhir",
+    province: Annotated[Province | None, typer.Option(case_sensitive=False, help=_in_place_of("pt"))] = None,
+    count: Annotated[int | None, typer.Option(min=1, help=_in_place_of("num_records"))] = None,
+    fhir_url: FhirUrl = None,
     batch_size: Annotated[int, typer.Option(min=1, max=1000, help="Records per transaction Bundle.")] = (
         DEFAULT_BATCH_SIZE
     ),
@@ -76,7 +77,7 @@ def immunizations(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Make the records but send nothing.")] = False,
     retries: Retries = 5,
     failed_dir: FailedDir = DEFAULT_FAILED_DIR,
-    system_base: SystemBase = DEFAULT_SYSTEM_BASE,
+    system_base: SystemBase = None,
 ) -> None:
     """Make COUNT synthetic immunization records of a province and upload them as transaction Bundles.
 
@@ -84,23 +85,25 @@ def immunizations(
     Uploads are idempotent: running the same seed again, or re-sending a Bundle, creates
     no duplicates.
     """
+    settings = _settings(pt=province, num_records=count, fhir_url=fhir_url, identifier_system_base=system_base)
     if seed is None:
         seed = secrets.randbelow(2**31)
     today = reference_date or date.today()
-    generator = RecordGenerator(province.value, seed, today, system_base=system_base)
+    province_code = settings.pt.value
+    generator = RecordGenerator(province_code, seed, today, system_base=settings.identifier_system_base)
     report = RunReport()
     writer = OutputWriter(out) if out is not None else None
     try:
         bundles = outgoing_bundles(
-            generator.records(count),
+            generator.records(settings.num_records),
             batch_size=batch_size,
-            name_prefix=f"{province.value}-seed{seed}",
+            name_prefix=f"{province_code}-seed{seed}",
             report=report,
             writer=writer,
         )
-        total_bundles = -(-count // batch_size)
+        total_bundles = -(-settings.num_records // batch_size)
         policy = UploadPolicy(concurrency=concurrency, attempts=retries + 1, failed_dir=failed_dir)
-        _run(bundles, total_bundles, None if dry_run else fhir_url, policy, report)
+        _run(bundles, total_bundles, None if dry_run else settings, policy, report)
     finally:
         if writer is not None:
             writer.close()
@@ -111,25 +114,26 @@ def immunizations(
 
 @app.command()
 def demo(
-    fhir_url: FhirUrl = "http://localhost:8080/fhir",
+    fhir_url: FhirUrl = None,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when the server holds any Patient.")] = False,
     reference_date: ReferenceDate = None,
     retries: Retries = 5,
     failed_dir: FailedDir = DEFAULT_FAILED_DIR,
-    system_base: SystemBase = DEFAULT_SYSTEM_BASE,
+    system_base: SystemBase = None,
 ) -> None:
     """Load the demo dataset: a few dozen patients with immunizations and allergies.
 
     `--fhir-url embedded` loads it into the embedded store at EMBEDDED_DATABASE_URL.
     """
-    if if_empty and not asyncio.run(is_empty(fhir_url)):
+    settings = _settings(fhir_url=fhir_url, identifier_system_base=system_base)
+    if if_empty and not _run_async(is_empty(settings.fhir_url, settings.fhir_auth())):
         console.print("The FHIR server already holds patients: no demo data loaded.")
         return
     report = RunReport()
-    records = demo_records(reference_date or date.today(), system_base=system_base)
+    records = demo_records(reference_date or date.today(), system_base=settings.identifier_system_base)
     bundles = outgoing_bundles(records, batch_size=DEFAULT_BATCH_SIZE, name_prefix="demo", report=report)
     policy = UploadPolicy(concurrency=1, attempts=retries + 1, failed_dir=failed_dir)
-    _run(bundles, None, fhir_url, policy, report)
+    _run(bundles, None, settings, policy, report)
     _summarize(report)
     if report.failed:
         raise typer.Exit(code=1)
@@ -138,11 +142,12 @@ def demo(
 @app.command()
 def resend(
     directory: Annotated[Path, typer.Argument(help="A directory of kept Bundles.")] = DEFAULT_FAILED_DIR,
-    fhir_url: FhirUrl = "http://localhost:8080/fhir",
+    fhir_url: FhirUrl = None,
     concurrency: Concurrency = 4,
     retries: Retries = 5,
 ) -> None:
     """Send the Bundles a failed run kept again; each one stored is removed from DIRECTORY."""
+    settings = _settings(fhir_url=fhir_url)
     paths = sorted(path for path in directory.glob("*.json"))
     if not paths:
         console.print(f"No Bundles to send in {directory}.")
@@ -163,21 +168,50 @@ def resend(
             (directory / f"{bundle.name}.json").unlink()
 
     policy = UploadPolicy(concurrency=concurrency, attempts=retries + 1, failed_dir=directory)
-    _run(kept(), len(paths), fhir_url, policy, report, on_done=forget)
+    _run(kept(), len(paths), settings, policy, report, on_done=forget)
     _summarize(report)
     if report.failed:
         raise typer.Exit(code=1)
 
 
+def _settings(**options: object) -> GeneratorSettings:
+    """The settings, with each option given on the command line (not None) in place of its variable."""
+    given = {name: value for name, value in options.items() if value is not None}
+    try:
+        return GeneratorSettings(**given)
+    except ValidationError as error:
+        for problem in error.errors(include_url=False, include_context=False, include_input=False):
+            where = ".".join(str(part) for part in problem["loc"]).upper()
+            reason = problem["msg"].removeprefix("Value error, ")
+            _error(f"Invalid setting{' ' + where if where else ''}: {reason}")
+        raise typer.Exit(code=2) from error
+
+
+def _run_async(main: Coroutine[Any, Any, T]) -> T:
+    """Run `main`; when the FHIR server cannot be given an access token, the command ends there."""
+    try:
+        return asyncio.run(main)
+    except TokenError as error:
+        _error(f"No access token for the FHIR server: {error}")
+        raise typer.Exit(code=1) from error
+
+
+def _error(message: str) -> None:
+    # Unwrapped, so URLs and variable names stay whole; never markup, since the text may
+    # quote a server's answer.
+    console.print(message, style="red", markup=False, soft_wrap=True)
+
+
 def _run(
     bundles: Iterator[Outgoing],
     total: int | None,
-    fhir_url: str | None,
+    target: GeneratorSettings | None,
     policy: UploadPolicy,
     report: RunReport,
     on_done: Callable[[Outgoing, bool], None] | None = None,
 ) -> None:
-    """Make every Bundle and, given a FHIR URL, upload it, with a progress bar."""
+    """Make every Bundle and upload it to the FHIR server `target` configures (None: a dry
+    run), with a progress bar."""
     columns = (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -187,31 +221,30 @@ def _run(
     )
     started = time.perf_counter()
     with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("bundles" if fhir_url else "bundles (dry run)", total=total)
+        task = progress.add_task("bundles (dry run)" if target is None else "bundles", total=total)
 
         def done(bundle: Outgoing, stored: bool) -> None:
             progress.advance(task)
             if on_done is not None:
                 on_done(bundle, stored)
 
-        if fhir_url is None:
+        if target is None:
             for bundle in bundles:
                 done(bundle, True)
         else:
-            asyncio.run(_upload(fhir_url, policy, bundles, report, done))
+            _run_async(_upload(target, policy, bundles, report, done))
     report.elapsed = time.perf_counter() - started
 
 
 async def _upload(
-    fhir_url: str,
+    settings: GeneratorSettings,
     policy: UploadPolicy,
     bundles: Iterator[Outgoing],
     report: RunReport,
     on_done: Callable[[Outgoing, bool], None],
 ) -> None:
-    auth = AuthConfig.from_env()
-    async with fhir_target(fhir_url) as (base_url, transport):
-        uploader = BundleUploader(base_url, policy, transport=auth.transport(transport), headers=auth.headers())
+    async with fhir_target(settings.fhir_url) as (base_url, transport):
+        uploader = BundleUploader(base_url, policy, transport=transport, auth=settings.fhir_auth())
         try:
             report.upload = await uploader.upload(bundles, on_done)
         finally:

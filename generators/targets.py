@@ -32,8 +32,11 @@ async def fhir_target(fhir_url: str) -> AsyncIterator[tuple[str, httpx.AsyncBase
         store.dispose()
 
 
-async def is_empty(fhir_url: str) -> bool:
+async def is_empty(fhir_url: str, auth: httpx.Auth | None = None) -> bool:
     """Whether the FHIR server holds no Patient."""
-    async with fhir_target(fhir_url) as (base_url, transport), FhirClient(base_url, transport=transport) as client:
+    async with (
+        fhir_target(fhir_url) as (base_url, transport),
+        FhirClient(base_url, transport=transport, auth=auth) as client,
+    ):
         bundle = await client.search("Patient", {"_summary": "count"})
     return bundle.get("total") == 0

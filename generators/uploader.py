@@ -20,6 +20,7 @@ import httpx
 import orjson
 
 from fhir_gateway.fhir_client import FhirClient, FhirError, RetryPolicy
+from generators.auth import TokenError
 
 FAILURES_FILE = "failures.ndjson"
 DEFAULT_FAILED_DIR = Path("failed-bundles")
@@ -102,8 +103,8 @@ class _CountingSleep:
 class BundleUploader:
     """Uploads serialized transaction Bundles to the FHIR server at `base_url`.
 
-    `transport` replaces the network (tests pass an in-process store); `headers` go on
-    every request (authentication, for one); `sleep` does the back-off waiting.
+    `transport` replaces the network (tests pass an in-process store); `auth`
+    authenticates every request; `sleep` does the back-off waiting.
     """
 
     def __init__(
@@ -112,7 +113,7 @@ class BundleUploader:
         policy: UploadPolicy | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        headers: dict[str, str] | None = None,
+        auth: httpx.Auth | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.policy = policy or UploadPolicy()
@@ -124,9 +125,7 @@ class BundleUploader:
             jitter=self.policy.jitter,
             sleep=self._sleep,
         )
-        self._client = FhirClient(
-            base_url, transport=transport, timeout=self.policy.timeout, retry=retry, headers=headers
-        )
+        self._client = FhirClient(base_url, transport=transport, timeout=self.policy.timeout, retry=retry, auth=auth)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -137,7 +136,10 @@ class BundleUploader:
         on_done: Callable[[Outgoing, bool], None] | None = None,
     ) -> UploadReport:
         """Send every Bundle, `policy.concurrency` at a time; `on_done(bundle, stored)` is
-        called as each one finishes."""
+        called as each one finishes.
+
+        Without an access token no Bundle can be stored: a `TokenError` ends the upload.
+        """
         report = UploadReport()
         retries_before = self._sleep.count
         # One iterator shared by the workers: each takes the next Bundle when it is free.
@@ -150,9 +152,14 @@ class BundleUploader:
                 if on_done is not None:
                     on_done(bundle, stored)
 
-        async with anyio.create_task_group() as group:
-            for _ in range(self.policy.concurrency):
-                group.start_soon(worker)
+        try:
+            async with anyio.create_task_group() as group:
+                for _ in range(self.policy.concurrency):
+                    group.start_soon(worker)
+        except* TokenError as failed:
+            # One reason, not a group of them: every worker is refused the same way. `from`
+            # would replace the cause it carries, the token endpoint's own failure.
+            raise failed.exceptions[0]  # noqa: B904
         report.retries = self._sleep.count - retries_before
         return report
 

@@ -1,11 +1,14 @@
-"""`python -m generators`: the original script's variables, the summary, kept failures and resending them."""
+"""`python -m generators`: the original script's variables and the options in their place,
+authentication, the summary, kept failures and resending them."""
 
+import base64
 import socket
 from pathlib import Path
 
 import anyio
 import httpx
 import pytest
+import respx
 from typer.testing import CliRunner
 
 from fhir_gateway.embedded import EmbeddedStore
@@ -13,11 +16,19 @@ from fhir_gateway.fhir_client import FhirClient
 from generators.cli import app
 from tests.generators.conftest import BASE, TODAY
 
+TOKEN_URL = "https://auth.test/token"
+FHIR = "https://fhir.test/fhir"
+
+
+@pytest.fixture(autouse=True)
+def environment(generator_environment: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    return generator_environment
+
 
 @pytest.fixture
-def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def database_url(tmp_path: Path, environment: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path / 'fhir.db'}"
-    monkeypatch.setenv("EMBEDDED_DATABASE_URL", url)
+    environment.setenv("EMBEDDED_DATABASE_URL", url)
     return url
 
 
@@ -47,11 +58,11 @@ def closed_port_url() -> str:
 
 
 def test_without_options_it_reads_fhir_url_num_records_and_pt(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    database_url: str, environment: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("FHIR_URL", "embedded")
-    monkeypatch.setenv("NUM_RECORDS", "3")
-    monkeypatch.setenv("PT", "ON")
+    environment.setenv("FHIR_URL", "embedded")
+    environment.setenv("NUM_RECORDS", "3")
+    environment.setenv("PT", "ON")
 
     code, output = invoke("immunizations")
 
@@ -60,6 +71,75 @@ def test_without_options_it_reads_fhir_url_num_records_and_pt(
     assert len(patients) == 3
     assert {patient["address"][0]["state"] for patient in patients} == {"ON"}
     assert stored(database_url, "AllergyIntolerance") == []
+
+
+def test_options_take_the_place_of_the_variables(database_url: str, environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("FHIR_URL", closed_port_url())
+    environment.setenv("NUM_RECORDS", "9")
+    environment.setenv("PT", "on")
+
+    code, output = invoke("immunizations", "--fhir-url", "embedded", "--count", "2", "--province", "BC")
+
+    assert code == 0, output
+    patients = stored(database_url, "Patient")
+    assert len(patients) == 2
+    assert {patient["address"][0]["state"] for patient in patients} == {"BC"}
+
+
+def test_settings_that_cannot_be_used_stop_the_command_before_anything_is_made(
+    environment: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    environment.setenv("FHIR_OAUTH_TOKEN_URL", TOKEN_URL)
+    environment.setenv("FHIR_OAUTH_CLIENT_SECRET", "s3cret")
+
+    code, output = invoke("immunizations", "--dry-run", "--out", str(tmp_path / "out"))
+
+    assert code == 2
+    assert "OAuth2 client credentials also need FHIR_OAUTH_CLIENT_ID" in output
+    assert "s3cret" not in output
+    assert not (tmp_path / "out").exists()
+
+
+def client_credentials(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("FHIR_URL", FHIR)
+    environment.setenv("FHIR_OAUTH_TOKEN_URL", TOKEN_URL)
+    environment.setenv("FHIR_OAUTH_CLIENT_ID", "gen")
+    environment.setenv("FHIR_OAUTH_CLIENT_SECRET", "s3cret")
+
+
+def test_uploads_carry_the_token_granted_for_the_configured_client_credentials(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    client_credentials(environment)
+    answer = {"resourceType": "Bundle", "type": "transaction-response", "entry": []}
+
+    with respx.mock(assert_all_called=True) as network:
+        grants = network.post(TOKEN_URL).respond(json={"access_token": "granted", "expires_in": 3600})
+        uploads = network.post(FHIR).respond(json=answer)
+        code, output = invoke("immunizations", "--count", "3", "--batch-size", "1", "--seed", "2")
+
+    assert code == 0, output
+    assert grants.call_count == 1
+    basic = "Basic " + base64.b64encode(b"gen:s3cret").decode()
+    assert grants.calls.last.request.headers["Authorization"] == basic
+    assert [call.request.headers["Authorization"] for call in uploads.calls] == ["Bearer granted"] * 3
+
+
+def test_a_token_endpoint_that_refuses_ends_the_run_with_its_reason(
+    environment: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    client_credentials(environment)
+    failed = tmp_path / "failed"
+
+    with respx.mock(assert_all_called=False) as network:
+        network.post(TOKEN_URL).respond(401, json={"error": "invalid_client"})
+        uploads = network.post(FHIR).respond(200)
+        code, output = invoke("immunizations", "--count", "3", "--batch-size", "1", "--failed-dir", str(failed))
+
+    assert code == 1
+    assert f"No access token for the FHIR server: token endpoint {TOKEN_URL} answered 401: invalid_client" in output
+    assert uploads.call_count == 0
+    assert not failed.exists()
 
 
 def test_the_summary_counts_records_resources_bundles_and_failures(database_url: str) -> None:

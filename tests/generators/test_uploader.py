@@ -10,6 +10,7 @@ import pytest
 
 from fhir_gateway.embedded import EmbeddedStore
 from fhir_gateway.fhir_client import FhirClient
+from generators.auth import ClientCredentials, TokenError
 from generators.pipeline import RunReport, outgoing_bundles
 from generators.records import RecordGenerator
 from generators.uploader import FAILURES_FILE, BundleUploader, Outgoing, UploadPolicy
@@ -53,6 +54,29 @@ class Scripted(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         return self._responses.pop(0) if len(self._responses) > 1 else self._responses[0]
+
+
+class Guarded(httpx.AsyncBaseTransport):
+    """Passes to `inner` the requests that carry an accepted token and answers 401 to the
+    rest; after the first request it stops accepting token-1, as if it had been revoked."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+        self.authorizations: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        authorization = request.headers.get("Authorization", "")
+        self.authorizations.append(authorization)
+        revoked = authorization == "Bearer token-1" and len(self.authorizations) > 1
+        if not authorization.startswith("Bearer ") or revoked:
+            return httpx.Response(401, request=request)
+        return await self._inner.handle_async_request(request)
+
+
+def client_credentials(token_endpoint: httpx.MockTransport) -> ClientCredentials:
+    return ClientCredentials(
+        token_url="https://auth.test/token", client_id="gen", client_secret="s3cret", token_transport=token_endpoint
+    )
 
 
 class Waits:
@@ -206,3 +230,43 @@ async def test_a_kept_bundle_reads_back_as_it_was_sent(tmp_path: Path) -> None:
     path.write_bytes(made[0].body)
 
     assert Outgoing.from_file(path) == made[0]
+
+
+async def test_every_bundle_carries_the_access_token_and_a_revoked_one_is_renewed(
+    store: EmbeddedStore, tmp_path: Path
+) -> None:
+    made, records = bundles(count=6, batch_size=2)
+    grants: list[httpx.Request] = []
+
+    def grant(request: httpx.Request) -> httpx.Response:
+        grants.append(request)
+        return httpx.Response(200, json={"access_token": f"token-{len(grants)}", "expires_in": 3600})
+
+    transport = Guarded(httpx.ASGITransport(store.app))
+    auth = client_credentials(httpx.MockTransport(grant))
+    uploader = BundleUploader(BASE, UploadPolicy(concurrency=1, failed_dir=tmp_path), transport=transport, auth=auth)
+
+    report = await uploader.upload(made)
+    await uploader.aclose()
+
+    assert report.failures == [] and report.stored_bundles == 3
+    assert len(grants) == 2
+    assert transport.authorizations == ["Bearer token-1", "Bearer token-1", "Bearer token-2", "Bearer token-2"]
+    expected = Counter(resource["resourceType"] for record in records for resource in record)
+    assert await stored_counts(store) == dict(expected)
+
+
+async def test_an_upload_without_an_access_token_stops_with_the_reason(tmp_path: Path) -> None:
+    made, _ = bundles(count=8, batch_size=2)
+    token_endpoint = httpx.MockTransport(lambda request: httpx.Response(401, json={"error": "invalid_client"}))
+    transport = Scripted(transaction_response(0))
+    failed = tmp_path / "failed"
+    policy = UploadPolicy(concurrency=4, failed_dir=failed)
+    uploader = BundleUploader(BASE, policy, transport=transport, auth=client_credentials(token_endpoint))
+
+    with pytest.raises(TokenError, match="answered 401: invalid_client"):
+        await uploader.upload(made)
+    await uploader.aclose()
+
+    assert transport.requests == []
+    assert not failed.exists()
