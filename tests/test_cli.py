@@ -71,10 +71,23 @@ def test_serve_runs_the_gateway_on_host_and_port(tmp_path: Path) -> None:
     with running("serve", tmp_path, **env) as process:
         health = wait_for(f"http://127.0.0.1:{port}/health", process)
         ready = httpx.get(f"http://127.0.0.1:{port}/health/ready?probe=secret-value", timeout=10)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            # A lone surrogate, escaped as a client's JSON carries it, then a valid request on
+            # the same keep-alive connection.
+            refused = client.post(
+                "/patients",
+                content=b'{"given_name": "Secretname\\ud800", "family_name": "B", "birth_date": "1980-12-10"}',
+                headers={"Content-Type": "application/json"},
+            )
+            accepted = client.post(
+                "/patients", json={"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1980-12-10"}
+            )
         process.terminate()
         stdout, _ = process.communicate(timeout=15)
 
     assert health.json() == {"status": "ok"}
+    assert (refused.status_code, refused.json()["errors"][0]["loc"]) == (422, ["body", "given_name"])
+    assert accepted.status_code == 201
     assert ready.json() == {"status": "ok", "checks": {"fhir": "ok", "database": "ok"}}
     assert database.is_file()
     # The access log is one bare JSON document per line, without the query string.
@@ -83,6 +96,7 @@ def test_serve_runs_the_gateway_on_host_and_port(tmp_path: Path) -> None:
         {key: line[key] for key in ("method", "path", "status")} for line in lines
     ]
     assert "secret-value" not in stdout
+    assert "Secretname" not in stdout
 
 
 def test_fhir_runs_the_embedded_store_alone_on_the_fhir_port(tmp_path: Path) -> None:

@@ -1,0 +1,101 @@
+"""How many FHIR requests each route makes: every one is a round trip to the FHIR server."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.conftest import OpenOwnStoreGateway, OwnStoreGateway
+
+pytestmark = pytest.mark.anyio
+
+BC_PHN = "9698658215"
+OTHER_BC_PHN = "9253484802"
+PATIENT = {"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1980-12-10"}
+
+
+class _Recording(httpx.AsyncBaseTransport):
+    """Forwards every request to the store and remembers its method and path."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+        self.requests: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(f"{request.method} {request.url.path.removeprefix('/fhir') or '/'}")
+        return await self._inner.handle_async_request(request)
+
+
+@pytest.fixture
+async def gateway(own_store_gateway: OpenOwnStoreGateway) -> AsyncIterator[OwnStoreGateway]:
+    async with own_store_gateway(_Recording) as gateway:
+        yield gateway
+
+
+async def fhir_requests(gateway: OwnStoreGateway, method: str, url: str, **kwargs: Any) -> list[str]:
+    """The FHIR requests one call of the API made (asserting the call succeeded)."""
+    recorder = gateway.transport
+    assert isinstance(recorder, _Recording)
+    recorder.requests.clear()
+    response = await gateway.client.request(method, url, **kwargs)
+    assert response.is_success, response.text
+    return list(recorder.requests)
+
+
+async def test_a_read_is_one_request(gateway: OwnStoreGateway) -> None:
+    patient = (await gateway.client.post("/patients", json=PATIENT)).json()
+
+    assert await fhir_requests(gateway, "GET", f"/patients/{patient['id']}") == [f"GET /Patient/{patient['id']}"]
+
+
+async def test_a_create_is_a_conditional_create_and_one_check(gateway: OwnStoreGateway) -> None:
+    body = {**PATIENT, "province": "BC", "insurance_no": BC_PHN}
+
+    assert await fhir_requests(gateway, "POST", "/patients", json=body) == ["POST /Patient", "GET /Patient"]
+
+
+async def test_a_replace_that_keeps_the_identifiers_searches_nothing(gateway: OwnStoreGateway) -> None:
+    patient = (
+        await gateway.client.post("/patients", json={**PATIENT, "province": "BC", "insurance_no": BC_PHN})
+    ).json()
+    changed = {**PATIENT, "province": "BC", "insurance_no": BC_PHN, "phone": "+1 604 555 0100"}
+
+    requests = await fhir_requests(gateway, "PUT", f"/patients/{patient['id']}", json=changed)
+
+    assert requests == [f"GET /Patient/{patient['id']}", f"PUT /Patient/{patient['id']}"]
+
+
+async def test_a_replace_that_changes_an_identifier_checks_before_and_after(gateway: OwnStoreGateway) -> None:
+    patient = (
+        await gateway.client.post("/patients", json={**PATIENT, "province": "BC", "insurance_no": BC_PHN})
+    ).json()
+    changed = {**PATIENT, "province": "BC", "insurance_no": OTHER_BC_PHN}
+
+    requests = await fhir_requests(gateway, "PUT", f"/patients/{patient['id']}", json=changed)
+
+    assert requests == [
+        f"GET /Patient/{patient['id']}",
+        "GET /Patient",
+        f"PUT /Patient/{patient['id']}",
+        "GET /Patient",
+    ]
+
+
+async def test_a_delete_is_one_batch_of_reads_and_one_transaction(gateway: OwnStoreGateway) -> None:
+    patient = (await gateway.client.post("/patients", json=PATIENT)).json()
+    subject = {"reference": f"Patient/{patient['id']}"}
+    await gateway.fhir.create({"resourceType": "AllergyIntolerance", "patient": subject, "code": {"text": "Peanut"}})
+
+    assert await fhir_requests(gateway, "DELETE", f"/patients/{patient['id']}") == ["POST /", "POST /"]
+
+
+async def test_a_list_of_records_is_one_search_when_it_has_any(gateway: OwnStoreGateway) -> None:
+    patient = (await gateway.client.post("/patients", json=PATIENT)).json()
+    subject = {"reference": f"Patient/{patient['id']}"}
+    await gateway.fhir.create({"resourceType": "AllergyIntolerance", "patient": subject, "code": {"text": "Peanut"}})
+
+    assert await fhir_requests(gateway, "GET", f"/patients/{patient['id']}/allergies") == ["GET /AllergyIntolerance"]
+    # An empty list needs the Patient read, to tell an unknown or deleted patient from one without records.
+    empty = await fhir_requests(gateway, "GET", f"/patients/{patient['id']}/immunizations")
+    assert empty == ["GET /Immunization", f"GET /Patient/{patient['id']}"]
