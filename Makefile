@@ -8,7 +8,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run fhir test bench setup clean
+.PHONY: run fhir test fuzz bench setup clean
 
 setup: $(VENV)/.synced
 
@@ -28,6 +28,11 @@ fhir: setup
 
 test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# schemathesis, every check, >= FUZZ_CASES (3000) cases against a gateway on a fresh temporary
+# store (tests/fuzz/run.py; FUZZ_SEED, FUZZ_WORKERS; FUZZ_ARGS go to `st run`).
+fuzz: setup
+	$(VENV)/bin/python -m tests.fuzz.run $(FUZZ_ARGS)
 
 bench: setup
 	$(VENV)/bin/python bench/store.py

@@ -8,9 +8,10 @@ rather than reaching into the app or the request themselves, so tests can overri
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
+from pydantic import WithJsonSchema
 
 from fhir_gateway.embedded import EmbeddedStore
-from fhir_gateway.fhir_client import FhirClient, version_of
+from fhir_gateway.fhir_client import ETAG_SHAPE, FhirClient, version_of
 from fhir_gateway.settings import Settings
 
 
@@ -32,6 +33,8 @@ def get_embedded_store(request: Request) -> EmbeddedStore | None:
 def if_match_version(
     if_match: Annotated[
         str | None,
+        # A header is absent or a string: the schema says so (a null would be sent as "null").
+        WithJsonSchema({"type": "string", "pattern": ETAG_SHAPE}),
         Header(description='The version the change is meant for, as its ETag (W/"3"); 412 when it is stale.'),
     ] = None,
 ) -> str | None:

@@ -29,13 +29,18 @@ _ISO_INSTANT = re.compile(
 )
 
 
+_UNPAIRED_SURROGATES = "\\ud800-\\udfff"
+
+
 class _Refusing:
     """A marker for `Annotated[str, ...]` that refuses the characters of `refused`, and says
     so in the JSON schema (as a `pattern` of what is allowed), so clients can know it."""
 
     def __init__(self, refused: str, what: str, *, non_blank: bool = False) -> None:
-        self._refused = re.compile(f"[{refused}]")
+        self._refused = re.compile(f"[{refused}{_UNPAIRED_SURROGATES}]")
         self._what = what
+        # Unpaired surrogates are left out of the schema's pattern: JSON text cannot hold
+        # them unescaped, and many regex engines that read OpenAPI patterns refuse the range.
         allowed = f"[^{refused}]*"
         # A name must have something to say: one character that is not white space.
         self._schema_pattern = f"^{allowed}[^\\s{refused}]{allowed}$" if non_blank else f"^{allowed}$"
@@ -57,8 +62,21 @@ class _Refusing:
         return value
 
 
-_CONTROLS = "\\x00-\\x1f\\x7f-\\x9f\\ud800-\\udfff\\ufffe\\uffff"
-_CONTROLS_BUT_LINE_BREAKS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ud800-\\udfff\\ufffe\\uffff"
+class Shaped:
+    """A marker for `Annotated[str, ...]` that tells the JSON schema the `pattern` the field's
+    own validator checks (which words its refusal better than a bare pattern would)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = self.pattern
+        return json_schema
+
+
+_CONTROLS = "\\x00-\\x1f\\x7f-\\x9f\\ufffe\\uffff"
+_CONTROLS_BUT_LINE_BREAKS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ufffe\\uffff"
 
 # Markers for `Annotated[str, ...]`; give the field its `max_length` too.
 SingleLine = _Refusing(_CONTROLS, "control characters, line breaks or unpaired surrogates")

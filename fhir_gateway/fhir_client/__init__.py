@@ -28,10 +28,11 @@ from fhir_gateway.fhir_client.errors import (
     error_from_entry,
     error_from_response,
 )
-from fhir_gateway.fhir_client.etags import etag, resource_etag, resource_version, version_of
+from fhir_gateway.fhir_client.etags import ETAG_SHAPE, etag, resource_etag, resource_version, version_of
 from fhir_gateway.fhir_client.retry import RetryPolicy
 
 __all__ = [
+    "ETAG_SHAPE",
     "FHIR_JSON",
     "JSON_PATCH",
     "ConditionalCreate",

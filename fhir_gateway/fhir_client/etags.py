@@ -4,6 +4,7 @@ import re
 from typing import Any
 
 # A weak or strong tag, or the bare version number, as clients and servers write them.
+ETAG_SHAPE = r'^(?:(?:W/)?"[0-9]{1,18}"|[0-9]{1,18})$'
 _ETAG = re.compile(r'(?:W/)?"(?P<quoted>[0-9]{1,18})"|(?P<bare>[0-9]{1,18})')
 
 

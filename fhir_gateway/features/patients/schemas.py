@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from fhir_gateway.fields import Email, IsoDate, IsoInstant, NonBlankLine, SingleLine
+from fhir_gateway.fields import Email, IsoDate, IsoInstant, NonBlankLine, Shaped, SingleLine
 from fhir_gateway.paging import Page, PageQuery
 from mappers import health_numbers
 from mappers.patient import Address, Gender, PatientFields, Province
@@ -34,21 +34,53 @@ MRN_SHAPE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 INSURANCE_NO_SHAPE = r"^(?:[A-Za-z0-9][ -]?){1,32}$"
 MRN_PATTERN = re.compile(MRN_SHAPE)
 _INSURANCE_NO = re.compile(INSURANCE_NO_SHAPE)
-_PHONE = re.compile(r"\+?[0-9 ().-]{7,25}(?: ?(?:x|ext\.?) ?[0-9]{1,6})?", re.IGNORECASE)
+PHONE_SHAPE = r"^\+?[0-9 ().-]{7,25}(?: ?(?:[xX]|[eE][xX][tT]\.?) ?[0-9]{1,6})?$"
+_PHONE = re.compile(PHONE_SHAPE)
 # Canada Post: no D, F, I, O, Q, U anywhere, no W or Z in first place.
 _POSTAL_CODE = re.compile(r"[ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z] [0-9][ABCEGHJ-NPRSTV-Z][0-9]")
 _POSTAL_PREFIXES = {"BC": "V", "ON": "KLMNP"}
 _PROVINCES = frozenset(get_args(Province))
+# Province codes are taken in either case.
+_PROVINCE_CODES = [*sorted(_PROVINCES), *sorted(code.lower() for code in _PROVINCES)]
 
 SortField = Literal["family_name", "given_name", "birth_date", "updated_at"]
 SORT_FIELDS: tuple[str, ...] = get_args(SortField)
+_SORT_FIELD = f"-?(?:{'|'.join(SORT_FIELDS)})"
+SORT_SHAPE = f"^{_SORT_FIELD}(?:,{_SORT_FIELD})*$"
+# What the schema says of a Canadian address (country CA or none), as the validators check it.
+_BLANK = r"^\s*$"
+_POSTAL_CODE_SHAPE = r"^[ABCEGHJ-NPRSTVXYabceghj-nprstvxy][0-9][A-Za-z] ?[0-9][A-Za-z][0-9]$"
 
 
 class AddressIn(Address):
     """A postal address as a client writes it; a Canadian one (country CA or none) must
     have a valid postal code and province code."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "if": {
+                "anyOf": [
+                    {"not": {"required": ["country"]}},
+                    {"properties": {"country": {"enum": ["CA", None]}}},
+                ]
+            },
+            "then": {
+                "properties": {
+                    "province": {
+                        "anyOf": [
+                            {"enum": [*get_args(Province), *(p.lower() for p in get_args(Province))]},
+                            {"type": "null"},
+                        ]
+                    },
+                    # Blank text is no value at all.
+                    "postal_code": {
+                        "anyOf": [{"pattern": _POSTAL_CODE_SHAPE}, {"pattern": r"^\s*$"}, {"type": "null"}]
+                    },
+                }
+            },
+        },
+    )
 
     line: list[Annotated[str, SingleLine, Field(max_length=MAX_ADDRESS_LINE_LENGTH)]] = Field(
         default_factory=list, max_length=MAX_ADDRESS_LINES, examples=[["123 Fake St"]]
@@ -87,16 +119,23 @@ def _postal_code(value: str, province: str | None) -> str:
     return formatted
 
 
+_SHAPE_MESSAGES = {
+    "mrn": "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+    "insurance_no": "must be up to 32 letters and digits (a space or hyphen after each is ignored)",
+    "phone": "is not a phone number (digits, spaces, +, -, ., parentheses, optional extension)",
+}
+
+
 def _shaped_mrn(value: str | None) -> str | None:
     if value is not None and not MRN_PATTERN.fullmatch(value):
-        raise ValueError("must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        raise ValueError(_SHAPE_MESSAGES["mrn"])
     return value
 
 
 def _normalized_insurance_no(value: str) -> str:
     """Without spaces and hyphens; letters and digits only."""
-    if not _INSURANCE_NO.fullmatch(value.strip()):
-        raise ValueError("must be up to 32 letters and digits (a space or hyphen after each is ignored)")
+    if not _INSURANCE_NO.fullmatch(value):
+        raise ValueError(_SHAPE_MESSAGES["insurance_no"])
     return health_numbers.normalize(value)
 
 
@@ -110,12 +149,18 @@ class PatientIn(PatientFields):
     version with `If-Match`.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            # A province names the issuer of an insurance number: it comes with one.
+            "if": {"properties": {"province": {"type": "string"}}, "required": ["province"]},
+            "then": {"required": ["insurance_no"], "properties": {"insurance_no": {"type": "string"}}},
+        },
+    )
 
-    mrn: str | None = Field(
+    mrn: Annotated[str, Shaped(MRN_SHAPE)] | None = Field(
         None,
         max_length=64,
-        json_schema_extra={"pattern": MRN_SHAPE},
         description="Medical record number; assigned when absent.",
         examples=["MRN-00012345"],
     )
@@ -127,15 +172,19 @@ class PatientIn(PatientFields):
     family_name: Annotated[str, NonBlankLine] = Field(max_length=MAX_NAME_LENGTH, examples=["Lovelace"])
     birth_date: IsoDate = Field(description="Not in the future, not before 1900.", examples=["1980-12-10"])
     # Validated even when absent: a province without a number is refused there.
-    insurance_no: str | None = Field(
+    insurance_no: Annotated[str, Shaped(INSURANCE_NO_SHAPE)] | None = Field(
         None,
         max_length=64,
-        json_schema_extra={"pattern": INSURANCE_NO_SHAPE},
         validate_default=True,
         description="Provincial health number; must pass the check digit of a BC or ON `province`.",
         examples=["9698658215"],
     )
-    phone: Annotated[str, SingleLine] | None = Field(None, max_length=40, examples=["+1 604 555 0100"])
+    phone: Annotated[str, Shaped(PHONE_SHAPE)] | None = Field(
+        None,
+        max_length=40,
+        description="Digits, spaces, +, -, ., parentheses, and an optional extension (x12, ext. 12).",
+        examples=["+1 604 555 0100"],
+    )
     email: Email | None = Field(None, description="An email address (RFC 5321).", examples=["ada@example.org"])
     address: AddressIn | None = None
 
@@ -164,10 +213,14 @@ class PatientIn(PatientFields):
             raise ValueError(f"must not be before {EARLIEST_BIRTH_DATE.isoformat()}")
         return value
 
-    @field_validator("mrn", mode="after")
+    @field_validator("mrn", "insurance_no", "phone", mode="before")
     @classmethod
-    def _mrn_shape(cls, value: str | None) -> str | None:
-        return _shaped_mrn(value)
+    def _as_written(cls, value: object, info: ValidationInfo) -> object:
+        # Checked as sent, before text is tidied: what the schema's pattern refuses is refused.
+        shape = {"mrn": MRN_PATTERN, "insurance_no": _INSURANCE_NO, "phone": _PHONE}[str(info.field_name)]
+        if isinstance(value, str) and not shape.fullmatch(value):
+            raise ValueError(_SHAPE_MESSAGES[str(info.field_name)])
+        return value
 
     @field_validator("insurance_no", mode="after")
     @classmethod
@@ -177,18 +230,11 @@ class PatientIn(PatientFields):
             if province is not None:
                 raise ValueError(f"is required when province is given ({province} names the issuer of insurance_no)")
             return None
-        number = _normalized_insurance_no(value)
+        number = health_numbers.normalize(value)
         problem = health_numbers.health_number_problem(province, number) if province else None
         if problem:
             raise ValueError(problem)
         return number
-
-    @field_validator("phone", mode="after")
-    @classmethod
-    def _phone_shape(cls, value: str | None) -> str | None:
-        if value is not None and not _PHONE.fullmatch(value):
-            raise ValueError("is not a phone number (digits, spaces, +, -, ., parentheses, optional extension)")
-        return value
 
 
 class PatientPublic(DomainPatient):
@@ -215,7 +261,7 @@ class PatientListQuery(PageQuery):
         "order. Results come best match first unless `sort` is given.",
         examples=["Jonh Smtih"],
     )
-    sort: Annotated[str, SingleLine] | None = Field(
+    sort: Annotated[str, Shaped(SORT_SHAPE)] | None = Field(
         None,
         max_length=200,
         description=f"Comma-separated fields among {', '.join(SORT_FIELDS)}; '-' before a field sorts it "
@@ -225,16 +271,14 @@ class PatientListQuery(PageQuery):
     )
     birth_date: IsoDate | None = Field(None, description="Patients born on this date (YYYY-MM-DD).")
     gender: Gender | None = None
-    mrn: str | None = Field(
+    mrn: Annotated[str, Shaped(MRN_SHAPE)] | None = Field(
         None,
         max_length=64,
-        json_schema_extra={"pattern": MRN_SHAPE},
         description="The patient with this medical record number.",
     )
-    insurance_no: str | None = Field(
+    insurance_no: Annotated[str, Shaped(INSURANCE_NO_SHAPE)] | None = Field(
         None,
         max_length=64,
-        json_schema_extra={"pattern": INSURANCE_NO_SHAPE},
         description="The patient with this health number (any province).",
     )
     updated_since: IsoInstant | None = Field(
@@ -248,14 +292,15 @@ class PatientListQuery(PageQuery):
     def _known_sort_fields(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        fields = [field.strip() for field in value.split(",")]
-        names = [field.removeprefix("-") for field in fields]
-        unknown = [name for name in names if name not in SORT_FIELDS]
+        fields = value.split(",")
+        unknown = [field for field in fields if field.removeprefix("-") not in SORT_FIELDS]
         if unknown:
             raise ValueError(f"unknown sort field(s) {', '.join(map(repr, unknown))}; use {', '.join(SORT_FIELDS)}")
+        names = [field.removeprefix("-") for field in fields]
         if len(set(names)) != len(names):
+            # "family_name,-family_name" contradicts itself; a repeat is a client's slip.
             raise ValueError("names a field twice")
-        return ",".join(fields)
+        return value
 
     @field_validator("mrn", mode="after")
     @classmethod

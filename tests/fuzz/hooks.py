@@ -1,0 +1,102 @@
+"""Schemathesis hooks of the gateway's fuzzing, loaded by `schemathesis.toml`.
+
+`filter_failure`: `positive_data_acceptance` holds that whatever the schema allows, the API
+accepts. Patient writes have two rules no JSON Schema can state, so a schema-valid body may
+break them and is then refused with 422, rightly:
+
+- `birth_date` lies between 1900-01-01 and today (UTC): `format: date` takes no bounds, and
+  today moves;
+- with `province` BC or ON, `insurance_no` passes that province's check digit (MOD-11, Luhn);
+- `email` is not at a special-use domain (`.test`, `.local`, `localhost`, ...), which can
+  receive no mail: `format: email` is syntax only;
+- `sort` (on the list) names each field once: a pattern cannot say so without lookahead.
+
+Such a refusal is dropped only when the body really breaks one of these rules and every field
+the answer names is one the body breaks; any other refusal of schema-valid data is reported.
+"""
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+
+import email_validator
+import schemathesis
+from schemathesis import Case, HookContext, Response
+from schemathesis.core.failures import Failure
+from schemathesis.openapi.checks import RejectedPositiveData
+
+from mappers import health_numbers
+
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+PATIENT_WRITES = frozenset({"POST /patients", "PUT /patients/{patient_id}"})
+PATIENT_LIST = "GET /patients"
+
+
+@schemathesis.hook
+def filter_failure(context: HookContext, failure: Failure, case: Case, response: Response) -> bool:
+    """Keep every failure but a patient write refused only for rules its schema cannot state."""
+    if not isinstance(failure, RejectedPositiveData):
+        return True
+    try:
+        problem = response.json()
+    except ValueError:
+        return True
+    operation = case.operation.label
+    if operation == PATIENT_LIST:
+        return not refused_only_for_a_repeated_sort_field(case.query, response.status_code, problem)
+    return not refused_only_for_unstatable_rules(operation, case.body, response.status_code, problem)
+
+
+def refused_only_for_a_repeated_sort_field(query: object, status: int, problem: object) -> bool:
+    """Whether the list was refused with a 422 naming only a `sort` that names a field twice."""
+    if status != 422 or not isinstance(problem, Mapping) or not isinstance(query, Mapping):
+        return False
+    sort = query.get("sort")
+    if not isinstance(sort, str):
+        return False
+    names = [field.removeprefix("-") for field in sort.split(",")]
+    errors = problem.get("errors")
+    named = {tuple(error.get("loc") or ()) for error in errors or [] if isinstance(error, Mapping)}
+    return len(set(names)) != len(names) and named == {("query", "sort")}
+
+
+def refused_only_for_unstatable_rules(operation: str, body: object, status: int, problem: object) -> bool:
+    """Whether a patient write was refused with a 422 naming only fields of `body` that break a
+    rule no JSON Schema can state."""
+    if operation not in PATIENT_WRITES or status != 422 or not isinstance(problem, Mapping):
+        return False
+    errors = problem.get("errors")
+    if not isinstance(errors, list) or not errors:
+        return False
+    named = {tuple(error.get("loc") or ()) if isinstance(error, Mapping) else () for error in errors}
+    return named <= {("body", field) for field in fields_breaking_unstatable_rules(body)}
+
+
+def fields_breaking_unstatable_rules(body: object) -> set[str]:
+    """The fields of a patient body that break a rule no JSON Schema can state."""
+    if not isinstance(body, Mapping):
+        return set()
+    broken = set()
+    birth_date = body.get("birth_date")
+    if isinstance(birth_date, str):
+        try:
+            born = date.fromisoformat(birth_date)
+        except ValueError:
+            born = None
+        if born is not None and not EARLIEST_BIRTH_DATE <= born <= datetime.now(UTC).date():
+            broken.add("birth_date")
+    province, number = body.get("province"), body.get("insurance_no")
+    if (
+        isinstance(province, str)
+        and isinstance(number, str)
+        and health_numbers.health_number_problem(province, health_numbers.normalize(number))
+    ):
+        broken.add("insurance_no")
+    email = body.get("email")
+    if isinstance(email, str) and _special_use_domain(email):
+        broken.add("email")
+    return broken
+
+
+def _special_use_domain(address: str) -> bool:
+    domain = address.rsplit("@", 1)[-1].rstrip(".").lower()
+    return any(domain == name or domain.endswith(f".{name}") for name in email_validator.SPECIAL_USE_DOMAIN_NAMES)
