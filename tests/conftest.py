@@ -2,13 +2,22 @@
 
 SQLite always runs. PostgreSQL runs when `TEST_POSTGRES_URL` names a server (`.ci/run`
 starts one); without it those tests skip, and the run ends with a warning that says so.
+
+Property tests run without Hypothesis' per-example deadline, a timing assumption: on a busy
+machine an example that takes a few milliseconds was measured at 350 ms, and the deadline
+failed a correct run. Without a deadline the too_slow health check tolerates 30 s of drawing
+instead of 1 s, so the strategies are kept cheap to draw on their own account.
 """
 
 import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
+
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 
 POSTGRES_URL_VAR = "TEST_POSTGRES_URL"
 _postgres_skips: list[str] = []

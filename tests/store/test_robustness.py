@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.exceptions import StarletteDeprecationWarning
 
@@ -66,7 +66,7 @@ _params = st.lists(
     ),
     max_size=4,
 )
-_budget = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_budget = settings(max_examples=60, deadline=None)
 
 
 @pytest.fixture(scope="module")
