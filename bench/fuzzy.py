@@ -38,8 +38,8 @@ from fhir_gateway.app import EMBEDDED_BASE_URL, create_app  # noqa: E402
 from fhir_gateway.embedded import EmbeddedStore  # noqa: E402
 from fhir_gateway.fhir_client import FhirClient  # noqa: E402
 from fhir_gateway.settings import Settings  # noqa: E402
-from mappers.name_keys import fold  # noqa: E402
 from mappers.patient import Patient, to_fhir  # noqa: E402
+from mappers.text import fold  # noqa: E402
 
 SYSTEM_BASE = "https://fhir-gateway.dev"
 BATCH = 1000

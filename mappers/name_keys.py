@@ -16,24 +16,17 @@ accents) and gets two kinds of keys, which a search asks for with
 """
 
 import re
-import unicodedata
 from functools import lru_cache
+
+from mappers.text import fold
 
 # Long enough to keep keys selective, short enough that the key set stays small; a typo
 # past the prefix does not change the keys at all.
 PREFIX_LENGTH = 6
 SHAPED_LENGTH = 4
 
-# Letters that Unicode does not decompose into a base letter and an accent.
-_UNDECOMPOSABLE = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"})
 _APOSTROPHES = re.compile(r"['’`ʼ]")
 _NOT_ALPHANUMERIC = re.compile(r"[^0-9a-z]+")
-
-
-def fold(text: str) -> str:
-    """Lower-case ASCII-ish text: accents stripped, case folded ("Zoë" -> "zoe")."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_UNDECOMPOSABLE))
-    return "".join(character for character in decomposed if not unicodedata.combining(character))
 
 
 def word_forms(text: str) -> tuple[list[str], list[str]]:

@@ -24,10 +24,6 @@ def create_store_engine(database_url: str) -> Engine:
     return engine
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def writer(engine: Engine) -> Engine:
     """The same engine, whose transactions take SQLite's write lock up front.
 

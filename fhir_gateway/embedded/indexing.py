@@ -1,13 +1,18 @@
 """Index rows for one resource: what its search parameters hold, and every reference in it."""
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from .search_parameters import ParamType, SearchParam, params_for
 from .values import EARLIEST, LATEST, date_range, fold
+
+# The version of the index rows `index_rows` makes. Raise it whenever they change for the same
+# resource (what is indexed, how text is folded): a database indexed under another version is
+# reindexed when the store opens it. 2: sort keys; folding shared with the name search.
+INDEX_VERSION = 2
 
 _RELATIVE_REFERENCE = re.compile(
     r"^(?P<type>[A-Z][A-Za-z]{1,63})/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$"
@@ -17,6 +22,7 @@ _RELATIVE_REFERENCE = re.compile(
 @dataclass
 class IndexRows:
     strings: list[dict[str, Any]] = field(default_factory=list)
+    sorts: list[dict[str, Any]] = field(default_factory=list)
     tokens: list[dict[str, Any]] = field(default_factory=list)
     dates: list[dict[str, Any]] = field(default_factory=list)
     links: list[dict[str, Any]] = field(default_factory=list)
@@ -77,8 +83,12 @@ def index_rows(resource: dict[str, Any], res_pk: int) -> IndexRows:
     base = {"res_pk": res_pk, "res_type": resource_type}
     for param in params_for(resource_type).values():
         if param.type is ParamType.STRING:
-            for text in _strings(resource, param):
+            texts, shown = _strings(resource, param)
+            for text in texts:
                 rows.strings.append({**base, "param": param.name, "value": fold(text), "exact": text})
+            if shown:
+                key = fold(" ".join(shown))
+                rows.sorts.append({**base, "param": param.name, "res_id": resource["id"], "value": key})
         elif param.type is ParamType.TOKEN:
             for system, code in _tokens(resource, param):
                 rows.tokens.append({**base, "param": param.name, "system": system, "code": code})
@@ -90,6 +100,40 @@ def index_rows(resource: dict[str, Any], res_pk: int) -> IndexRows:
         for link in find_links(resource)
     ]
     return rows
+
+
+def _strings(resource: dict[str, Any], param: SearchParam) -> tuple[list[str], list[str]]:
+    """Every text the string parameter `param` holds in `resource`, and the texts it sorts by.
+
+    A string parameter sorts by its values in document order, folded and joined by spaces, as
+    the element reads. Of a repeating complex element (names, addresses) only the item a
+    reader is shown counts: the first marked `use: official`, else the first. So a Patient
+    sorts on `given` by the given names of its official name, first given name first
+    ("Christian Adrian" after "Bob", before "Zachary"), and descending is the reverse of that.
+    """
+    every: list[str] = []
+    shown: list[str] = []
+    for path in param.paths:
+        root, _, rest = path.partition(".")
+        items = element_values(resource, root)
+        shown_item = _shown_item(items)
+        for index, item in enumerate(items):
+            if rest and not isinstance(item, dict):
+                continue  # nothing to descend into
+            texts = list(_texts(element_values(item, rest) if rest else [item]))
+            every += texts
+            if shown_item is None or index == shown_item:
+                shown += texts
+    return every, shown
+
+
+def _shown_item(items: list[Any]) -> int | None:
+    """The position of the item of a repeating complex element a reader is shown; None for
+    primitive items, which all count."""
+    objects = [index for index, item in enumerate(items) if isinstance(item, dict)]
+    if not objects:
+        return None
+    return next((index for index in objects if items[index].get("use") == "official"), objects[0])
 
 
 def element_values(resource: dict[str, Any], path: str) -> list[Any]:
@@ -128,8 +172,8 @@ _NAME_PARTS = ("family", "given", "prefix", "suffix", "text")
 _ADDRESS_PARTS = ("line", "city", "district", "state", "postalCode", "country", "text")
 
 
-def _strings(resource: dict[str, Any], param: SearchParam) -> Iterator[str]:
-    for value in _values(resource, param):
+def _texts(values: Iterable[Any]) -> Iterator[str]:
+    for value in values:
         if isinstance(value, str):
             yield value
         elif isinstance(value, dict):

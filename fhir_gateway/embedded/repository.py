@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, text, tuple_, update
 
-from .indexing import index_rows
+from .indexing import IndexRows, index_rows
 from .outcomes import FhirStoreError, bad_request
-from .schema import INDEX_TABLES, date_index, links, resources, string_index, token_index, versions
+from .schema import INDEX_TABLES, date_index, links, resources, sort_index, string_index, token_index, versions
 from .values import instant, now
 
 
@@ -64,6 +64,8 @@ _INSERT_VERSION = insert(versions)
 _UPDATE_RESOURCE = update(resources).where(resources.c.pk == bindparam("pk_"))
 _INDEX_INSERTS = {table.name: insert(table) for table in INDEX_TABLES}
 _INDEX_DELETES = [delete(table).where(table.c.res_pk == bindparam("pk_")) for table in INDEX_TABLES]
+# Resources are reindexed this many at a time: memory stays bounded on any database size.
+_REINDEX_BATCH = 500
 
 
 def new_id() -> str:
@@ -203,6 +205,29 @@ class Repository:
         if self._is_postgres:
             self.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
+    def reindex(self) -> int:
+        """Rebuild every index row from the current versions; returns how many resources.
+
+        For a database whose index rows an earlier version of the store made. References are
+        not checked again: they were checked when the resources were written.
+        """
+        for table in INDEX_TABLES:
+            self.conn.execute(delete(table))
+        current = (
+            select(resources.c.pk, versions.c.content)
+            .join(versions, _CURRENT_VERSION)
+            .where(resources.c.deleted.is_(False), resources.c.pk > bindparam("after"))
+            .order_by(resources.c.pk)
+            .limit(_REINDEX_BATCH)
+        )
+        count, after = 0, 0
+        while batch := self.conn.execute(current, {"after": after}).all():
+            rows = [index_rows(orjson.loads(row.content), row.pk) for row in batch]
+            self._insert_index_rows(rows)
+            count += len(batch)
+            after = batch[-1].pk
+        return count
+
     def verify(self) -> None:
         """Refuse the transaction if a reference dangles or a deletion left a referrer."""
         self._verify_references()
@@ -230,16 +255,20 @@ class Repository:
 
     def _index(self, pk: int, content: dict[str, Any]) -> None:
         rows = index_rows(content, pk)
+        self._insert_index_rows([rows])
+        for link in rows.links:
+            self._references.setdefault((link["target_type"], link["target_id"]), link["path"])
+
+    def _insert_index_rows(self, rows: list[IndexRows]) -> None:
         for table, values in (
-            (string_index, rows.strings),
-            (token_index, rows.tokens),
-            (date_index, rows.dates),
-            (links, rows.links),
+            (string_index, [row for each in rows for row in each.strings]),
+            (sort_index, [row for each in rows for row in each.sorts]),
+            (token_index, [row for each in rows for row in each.tokens]),
+            (date_index, [row for each in rows for row in each.dates]),
+            (links, [row for each in rows for row in each.links]),
         ):
             if values:
                 self.conn.execute(_INDEX_INSERTS[table.name], values)
-        for link in rows.links:
-            self._references.setdefault((link["target_type"], link["target_id"]), link["path"])
 
     def _unindex(self, pk: int) -> None:
         for statement in _INDEX_DELETES:
@@ -283,10 +312,6 @@ class Repository:
                     f"to this resource. First reference found was resource "
                     f"{referrer.res_type}/{referrer.res_id} in path {referrer.path}",
                 )
-
-
-def count_resources(conn: Connection) -> int:
-    return conn.execute(select(func.count()).select_from(resources).where(resources.c.deleted.is_(False))).scalar_one()
 
 
 def _check_version(res_type: str, res_id: str, current: _Current | None, if_match: int | None) -> None:

@@ -78,6 +78,22 @@ token_index = Table(
     Index("ix_idx_token_lookup", "res_type", "param", "code", "res_pk"),
 )
 
+# One row per current resource and string parameter it has a value for: the value it sorts
+# by (its shown values in document order, folded; see `indexing.index_rows`), so that a sorted
+# search reads one row per resource, or walks this index in order, instead of aggregating the
+# resource's string rows.
+sort_index = Table(
+    "idx_sort",
+    metadata,
+    Column("res_pk", _Pk, ForeignKey("resource.pk"), primary_key=True),
+    Column("param", String(64), primary_key=True),
+    Column("res_type", String(64), nullable=False),
+    # The resource's id, so that ties are broken by id in index order.
+    Column("res_id", String(64), nullable=False),
+    Column("value", _IndexedText, nullable=False),
+    Index("ix_idx_sort_order", "res_type", "param", "value", "res_id", "res_pk"),
+)
+
 date_index = Table(
     "idx_date",
     metadata,
@@ -105,4 +121,12 @@ links = Table(
     Index("ix_resource_link_target", "target_type", "target_id", "res_pk"),
 )
 
-INDEX_TABLES = (string_index, token_index, date_index, links)
+INDEX_TABLES = (string_index, sort_index, token_index, date_index, links)
+
+# Facts about the database itself, such as the version of the index rows it holds.
+store_info = Table(
+    "store_info",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)

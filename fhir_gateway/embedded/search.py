@@ -1,15 +1,16 @@
-"""FHIR search over the index tables: parameters and modifiers, sorting, paging, includes."""
+"""FHIR search over the index tables: parameters and modifiers, paging, includes."""
 
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, or_, select, true
 from sqlalchemy.sql import Select
 
 from .outcomes import bad_request
 from .repository import Repository, Stored
 from .schema import date_index, links, resources, string_index, token_index
 from .search_parameters import ParamType, SearchParam, params_for
+from .sorting import count_all, sorted_page
 from .values import date_range, fold
 
 DEFAULT_COUNT = 20
@@ -75,15 +76,22 @@ def parse_query(resource_type: str, query: list[tuple[str, str]]) -> SearchQuery
 def run_search(conn: Connection, query: SearchQuery) -> SearchResult:
     base = _matching(query.resource_type, query.criteria)
     if query.summary_count or query.count == 0:
-        return SearchResult([], [], _count_all(conn, base), False)
-    ordered = base.order_by(*_order_by(query))
-    pks = list(conn.execute(ordered.limit(query.count + 1).offset(query.offset)).scalars())
+        return SearchResult([], [], count_all(conn, base), False)
+    pks = sorted_page(
+        conn,
+        base,
+        query.resource_type,
+        query.sort,
+        filtered=bool(query.criteria),
+        limit=query.count + 1,
+        offset=query.offset,
+    )
     has_next = len(pks) > query.count
     pks = pks[: query.count]
     repository = Repository(conn)
     matches = repository.load(pks)
     if query.total:
-        total: int | None = _count_all(conn, base)
+        total: int | None = count_all(conn, base)
     else:
         total = None if has_next else query.offset + len(matches)
     included = _included(conn, repository, query, matches, pks)
@@ -140,7 +148,8 @@ def _apply_control(parsed: SearchQuery, name: str, value: str) -> None:
 
 
 def non_negative_int(name: str, value: str) -> int:
-    if not value.isdigit():
+    # ASCII only: str.isdigit() also holds for digits int() refuses, such as "²".
+    if not (value.isascii() and value.isdigit()):
         raise bad_request(f"{name} must be a non-negative integer, got {value!r}")
     return int(value)
 
@@ -341,38 +350,7 @@ def _reference_value(param: SearchParam, modifier: str | None, value: str) -> tu
     return (param.targets[0] if len(param.targets) == 1 else None), value
 
 
-# -- ordering, counting, includes -------------------------------------------------------------
-
-
-def _order_by(query: SearchQuery) -> list[ColumnElement]:  # type: ignore[type-arg]
-    known = params_for(query.resource_type)
-    order: list[ColumnElement] = []  # type: ignore[type-arg]
-    for name, descending in query.sort:
-        expression = _sort_expression(query.resource_type, known[name], descending)
-        # Resources without a value come last in either direction.
-        order.append(expression.is_(None))
-        order.append(expression.desc() if descending else expression.asc())
-    order.append(resources.c.res_id if query.sort else resources.c.pk)
-    return order
-
-
-def _sort_expression(resource_type: str, param: SearchParam, descending: bool):  # type: ignore[no-untyped-def]
-    if param.name == "_id":
-        return resources.c.res_id
-    if param.name == "_lastUpdated":
-        return resources.c.last_updated
-    table = _index_table(param)
-    column = {ParamType.STRING: string_index.c.value, ParamType.TOKEN: token_index.c.code}.get(
-        param.type, date_index.c.low
-    )
-    aggregate = func.max if descending else func.min
-    return (
-        select(aggregate(column)).where(table.c.res_pk == resources.c.pk, table.c.param == param.name).scalar_subquery()
-    )
-
-
-def _count_all(conn: Connection, base: Select) -> int:
-    return conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+# -- includes ---------------------------------------------------------------------------------
 
 
 def _included(

@@ -185,10 +185,6 @@ def params_for(resource_type: str) -> dict[str, SearchParam]:
     return _INDEX.get(resource_type) or {param.name: param for param in COMMON}
 
 
-def indexed_types() -> tuple[str, ...]:
-    return tuple(_BY_TYPE)
-
-
 _INDEX: dict[str, dict[str, SearchParam]] = {
     resource_type: {param.name: param for param in (*COMMON, *params)} for resource_type, params in _BY_TYPE.items()
 }

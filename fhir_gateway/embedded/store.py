@@ -15,6 +15,7 @@ from .outcomes import bad_request
 from .repository import Repository
 from .requests import FhirRequest, FhirResponse
 from .schema import resources
+from .upgrade import upgrade
 
 DEFAULT_MAX_BODY_BYTES = 50 * 1024 * 1024
 # Two writers racing to create the same id: the loser's unique-key violation is retried,
@@ -30,6 +31,7 @@ class EmbeddedStore:
 
     def __init__(self, database_url: str, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         self.engine = create_store_engine(database_url)
+        upgrade(self.engine)
         self._writer = writer(self.engine)
         self.max_body_bytes = max_body_bytes
         self.app = create_http_app(self)

@@ -55,7 +55,7 @@ def validate(body: Any, expected_type: str | None = None) -> dict[str, Any]:
         instance = model.model_validate(body)
     except ValidationError as error:
         raise FhirStoreError(400, [_issue(resource_type, detail) for detail in error.errors()]) from None
-    problems = list(_control_characters(body, resource_type))
+    problems = list(_forbidden_json(body, resource_type))
     problems += _strictness_issues(instance, body, resource_type)
     if problems:
         raise FhirStoreError(400, problems)
@@ -79,17 +79,22 @@ def _issue(resource_type: str, detail: Any) -> Issue:
 _FORBIDDEN_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-def _control_characters(node: Any, path: str) -> Iterator[Issue]:
-    """FHIR strings may hold no control characters but tab, carriage return and line feed."""
+def _forbidden_json(node: Any, path: str) -> Iterator[Issue]:
+    """What FHIR JSON forbids and the models let through: control characters in strings (all
+    but tab, carriage return and line feed), and properties whose value is null (only items of
+    a primitive array may be null, beside their `_element` extensions)."""
     if isinstance(node, str):
         if _FORBIDDEN_CONTROL.search(node):
             yield Issue(f"{path}: strings may not contain control characters", path, "structure")
     elif isinstance(node, dict):
         for key, value in node.items():
-            yield from _control_characters(value, f"{path}.{key}")
+            if value is None:
+                yield Issue(f"{path}.{key}: null is not a value; leave the property out", f"{path}.{key}", "structure")
+            else:
+                yield from _forbidden_json(value, f"{path}.{key}")
     elif isinstance(node, list):
         for index, item in enumerate(node):
-            yield from _control_characters(item, f"{path}[{index}]")
+            yield from _forbidden_json(item, f"{path}[{index}]")
 
 
 def _strictness_issues(instance: BaseModel, data: dict[str, Any], path: str) -> Iterator[Issue]:

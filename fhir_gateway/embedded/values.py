@@ -1,9 +1,10 @@
 """Value conversions shared by indexing and search: text folding and date ranges."""
 
 import re
-import unicodedata
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+
+from mappers.text import fold as fold_text
 
 from .schema import INDEXED_TEXT_LENGTH
 
@@ -19,10 +20,9 @@ _DATE = re.compile(
 
 @lru_cache(maxsize=65536)
 def fold(text: str) -> str:
-    """Case-fold and strip accents, so that "Zoë" and "ZOE" index alike."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return stripped.casefold()[:INDEXED_TEXT_LENGTH]
+    """Text as string index rows hold it: folded as the fuzzy name search folds it (so that
+    "Zoë" and "ZOE", "Søren" and "soren" index alike), cut to the indexed length."""
+    return fold_text(text)[:INDEXED_TEXT_LENGTH]
 
 
 def date_range(text: str) -> tuple[datetime, datetime]:

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mappers.name_keys import fold
+from mappers.text import fold
 
 pytestmark = pytest.mark.anyio
 
@@ -110,6 +110,19 @@ async def test_walking_every_page_gives_every_patient_once_in_order(client: http
     assert [len(page["items"]) for page in pages] == [5, 5, 5, 5, 3]
     assert sorted(item["id"] for item in items) == sorted(patient["id"] for patient in created)
     assert items == sorted(created, key=in_order(sort))
+
+
+async def test_several_given_names_sort_as_shown_first_given_name_first(client: httpx.AsyncClient) -> None:
+    for given in ["Zachary Alexander", "Bob", "Christian Adrian", "Søren", "Sophie"]:
+        body = {"given_name": given, "family_name": "Lund", "birth_date": "1980-01-01"}
+        assert (await client.post("/patients", json=body)).status_code == 201
+
+    ascending = (await client.get("/patients", params={"sort": "given_name"})).json()["items"]
+    descending = (await client.get("/patients", params={"sort": "-given_name"})).json()["items"]
+
+    expected = ["Bob", "Christian Adrian", "Sophie", "Søren", "Zachary Alexander"]
+    assert [item["given_name"] for item in ascending] == expected
+    assert [item["given_name"] for item in descending] == list(reversed(expected))
 
 
 async def test_the_default_order_is_family_then_given_name(client: httpx.AsyncClient) -> None:

@@ -7,6 +7,11 @@ import pytest
 
 from tests.contract.factories import LOINC, Json, Tag, encounter, observation, patient
 from tests.contract.interactions import create, matches, next_link, pages, reference, search, search_ids
+from tests.contract.target import (
+    GIVEN_NAMES_IN_DOCUMENT_ORDER,
+    REPEATED_GIVEN_NAME_SORTS,
+    SMALLEST_AND_LARGEST_GIVEN_NAME,
+)
 
 # name: (family, given, birth date). Two Bakers and three Clarks tie on family; Eve and Ivy
 # Clark also tie on birth date, so a sort on those keys alone leaves ties for the server to break.
@@ -104,6 +109,40 @@ def test_a_sort_with_ties_still_pages_every_match_exactly_once_in_a_stable_order
     families = [ROSTER[name][0] for name in roster.names(first_walk)]
     assert families == sorted(families)
     assert second_walk == first_walk
+
+
+# name: given names, in order. No two tie under either rule below, and no folded name is a
+# prefix of another, so neither the tie-break nor the collation of spaces decides anything.
+SEVERAL_GIVEN_NAMES: dict[str, tuple[str, ...]] = {
+    "bob": ("Bob",),
+    "christian-adrian": ("Christian", "Adrian"),
+    "edgar": ("edgar",),
+    "emile-zola": ("Émile", "Zola"),
+    "zachary-alexander": ("Zachary", "Alexander"),
+}
+# (ascending, descending) under each rule a server may follow (tests/contract/target.py).
+GIVEN_NAME_ORDERS: dict[str, tuple[list[str], list[str]]] = {
+    GIVEN_NAMES_IN_DOCUMENT_ORDER: (
+        ["bob", "christian-adrian", "edgar", "emile-zola", "zachary-alexander"],
+        ["zachary-alexander", "emile-zola", "edgar", "christian-adrian", "bob"],
+    ),
+    # Adrian, Alexander, Bob, edgar, Émile; and Zola, Zachary, edgar, Christian, Bob.
+    SMALLEST_AND_LARGEST_GIVEN_NAME: (
+        ["christian-adrian", "zachary-alexander", "bob", "edgar", "emile-zola"],
+        ["emile-zola", "zachary-alexander", "edgar", "christian-adrian", "bob"],
+    ),
+}
+
+
+def test_sort_by_given_orders_several_given_names_by_the_servers_rule(fhir: httpx.Client) -> None:
+    tag = Tag.new()
+    people = {name: create(fhir, patient(tag=tag, given=given)) for name, given in SEVERAL_GIVEN_NAMES.items()}
+    roster = Roster(tag, people)
+
+    ascending = roster.names(search_ids(fhir, "Patient", roster.params(("_sort", "given"))))
+    descending = roster.names(search_ids(fhir, "Patient", roster.params(("_sort", "-given"))))
+
+    assert (ascending, descending) in [GIVEN_NAME_ORDERS[rule] for rule in REPEATED_GIVEN_NAME_SORTS]
 
 
 def test_total_accurate_counts_every_match_beyond_the_page(fhir: httpx.Client, roster: Roster) -> None:

@@ -17,7 +17,7 @@ from tests.contract.interactions import (
     parse_instant,
     search_ids,
 )
-from tests.contract.target import PARTIAL_DATE_GE_LE_OUTSIDE_SPEC
+from tests.contract.target import FOLDS_UNDECOMPOSABLE_LETTERS, PARTIAL_DATE_GE_LE_OUTSIDE_SPEC
 
 # name: (family, given names, birth date, gender)
 CAST: dict[str, tuple[str, tuple[str, ...], str, str]] = {
@@ -105,6 +105,23 @@ def test_string_search_is_a_case_and_accent_insensitive_prefix(
     fhir: httpx.Client, cast: Cast, parameter: str, value: str, expected: set[str]
 ) -> None:
     assert _found(fhir, cast, (parameter, value)) == expected
+
+
+# given name: the name as the gateway's name keys fold it. Unicode decomposes none of these
+# letters into a base letter and an accent.
+UNDECOMPOSABLE: dict[str, str] = {"Søren": "soren", "Łukasz": "lukasz", "Æsa": "aesa", "Þóra": "thora"}
+
+
+def test_letters_without_a_decomposition_match_as_the_server_folds_them(fhir: httpx.Client, tag: Tag) -> None:
+    people = {create(fhir, patient(tag=tag, given=[given]))["id"]: given for given in UNDECOMPOSABLE}
+
+    def found(value: str) -> list[str]:
+        return [people[found_id] for found_id in search_ids(fhir, "Patient", [("_tag", tag.search), ("given", value)])]
+
+    assert {given: found(given.lower()) for given in UNDECOMPOSABLE} == {given: [given] for given in UNDECOMPOSABLE}
+    assert {given: found(folded) for given, folded in UNDECOMPOSABLE.items()} == {
+        given: [given] if FOLDS_UNDECOMPOSABLE_LETTERS else [] for given in UNDECOMPOSABLE
+    }
 
 
 def test_exact_modifier_matches_the_whole_string_case_sensitively(fhir: httpx.Client, cast: Cast) -> None:

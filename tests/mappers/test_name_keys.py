@@ -4,7 +4,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from mappers.name_keys import PREFIX_LENGTH, fold, name_keys, name_words, shape_keys, shape_probe, word_forms, word_keys
+from mappers.name_keys import PREFIX_LENGTH, name_keys, name_words, shape_keys, shape_probe, word_forms, word_keys
 
 words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=3, max_size=12)
 
@@ -101,12 +101,8 @@ def test_short_words_are_their_own_only_key() -> None:
     assert word_keys("") == set()
 
 
-@pytest.mark.parametrize(
-    ("text", "folded"),
-    [("Zoë", "zoe"), ("ÉMILE", "emile"), ("Søren", "soren"), ("Straße", "strasse"), ("Łukasz", "lukasz")],
-)
-def test_fold_strips_accents_and_case(text: str, folded: str) -> None:
-    assert fold(text) == folded
+def test_names_are_folded_before_they_are_keyed() -> None:
+    assert name_words("SØREN Łukasz-Æsa") == ["soren", "lukasz", "aesa", "lukaszaesa"]
 
 
 def test_hyphenated_words_count_split_and_joined() -> None:

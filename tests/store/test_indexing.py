@@ -8,6 +8,7 @@ from fhir_gateway.embedded.indexing import find_links, index_rows, rewrite_refer
 def _patient() -> dict:
     return {
         "resourceType": "Patient",
+        "id": "ada",
         "identifier": [{"system": "https://example.org/mrn", "value": "MRN-1"}],
         "name": [{"use": "official", "family": "Lovelace", "given": ["Ada", "Marie"]}],
         "gender": "female",
@@ -90,3 +91,55 @@ def test_urn_and_absolute_references_are_unresolvable_and_urns_rewritable() -> N
     rewrite_references(observation, {"urn:uuid:abc": "Patient/p9"})
     assert observation["subject"] == {"reference": "Patient/p9"}
     assert list(unresolvable_references(observation)) == []
+
+
+def _sort_keys(resource: dict) -> dict[str, str]:
+    rows = index_rows(resource, 3).sorts
+    assert all(row["res_pk"] == 3 and row["res_id"] == resource["id"] for row in rows)
+    return {row["param"]: row["value"] for row in rows}
+
+
+def test_a_string_parameter_sorts_by_its_values_in_document_order_folded_and_joined() -> None:
+    patient = {
+        "resourceType": "Patient",
+        "id": "p1",
+        "name": [{"use": "official", "family": "Ørsted", "given": ["Christian", "Adrian"]}],
+        "address": [{"line": ["1 Main St"], "city": "Victoria"}, {"city": "Aarhus"}],
+    }
+
+    keys = _sort_keys(patient)
+
+    assert keys["given"] == "christian adrian"
+    assert keys["family"] == "orsted"
+    assert keys["name"] == "orsted christian adrian"
+    # Of repeating complex elements, only the first counts when none is marked official.
+    assert keys["address"] == "1 main st victoria"
+    assert keys["address-city"] == "victoria"
+    # A parameter without a value has no sort key: it sorts last either way.
+    assert "address-country" not in keys
+
+
+def test_names_sort_by_the_official_name_wherever_it_stands() -> None:
+    patient = {
+        "resourceType": "Patient",
+        "id": "p2",
+        "name": [
+            {"use": "nickname", "given": ["Aaron"]},
+            {"use": "official", "family": "Smith", "given": ["Walter", "Bruce"]},
+            {"use": "old", "family": "Jones", "given": ["Adam"]},
+        ],
+    }
+
+    keys = _sort_keys(patient)
+
+    assert (keys["given"], keys["family"]) == ("walter bruce", "smith")
+
+
+def test_an_official_name_without_given_names_leaves_given_unsorted() -> None:
+    patient = {
+        "resourceType": "Patient",
+        "id": "p3",
+        "name": [{"use": "official", "family": "Smith"}, {"use": "usual", "given": ["Al"]}],
+    }
+
+    assert "given" not in _sort_keys(patient)

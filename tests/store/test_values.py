@@ -5,6 +5,7 @@ from datetime import datetime
 import pytest
 
 from fhir_gateway.embedded.values import LATEST, date_range, fold, instant
+from mappers.text import fold as fold_text
 
 
 @pytest.mark.parametrize(
@@ -39,8 +40,13 @@ def test_fold_ignores_case_and_accents() -> None:
     assert fold("Straße") == "strasse"
 
 
+@pytest.mark.parametrize("text", ["Søren", "ŁUKASZ", "Æsa", "Þóra", "Marie-Ève O'Brien"])
+def test_fold_is_the_name_search_folding(text: str) -> None:
+    assert fold(text) == fold_text(text)
+
+
 def test_fold_truncates_to_the_indexed_length() -> None:
-    assert len(fold("x" * 500)) == 200
+    assert fold("Ø" * 500) == "o" * 200
 
 
 def test_instant_has_millisecond_precision_and_utc_offset() -> None:
