@@ -62,21 +62,14 @@ class AddressIn(Address):
             "if": {
                 "anyOf": [
                     {"not": {"required": ["country"]}},
-                    {"properties": {"country": {"enum": ["CA", None]}}},
+                    # Blank text is no value at all.
+                    {"properties": {"country": {"anyOf": [{"enum": ["CA", None]}, {"pattern": _BLANK}]}}},
                 ]
             },
             "then": {
                 "properties": {
-                    "province": {
-                        "anyOf": [
-                            {"enum": [*get_args(Province), *(p.lower() for p in get_args(Province))]},
-                            {"type": "null"},
-                        ]
-                    },
-                    # Blank text is no value at all.
-                    "postal_code": {
-                        "anyOf": [{"pattern": _POSTAL_CODE_SHAPE}, {"pattern": r"^\s*$"}, {"type": "null"}]
-                    },
+                    "province": {"anyOf": [{"enum": _PROVINCE_CODES}, {"pattern": _BLANK}, {"type": "null"}]},
+                    "postal_code": {"anyOf": [{"pattern": _POSTAL_CODE_SHAPE}, {"pattern": _BLANK}, {"type": "null"}]},
                 }
             },
         },
