@@ -49,7 +49,20 @@ _SORT_FIELD = f"-?(?:{'|'.join(SORT_FIELDS)})"
 SORT_SHAPE = f"^{_SORT_FIELD}(?:,{_SORT_FIELD})*$"
 # What the schema says of a Canadian address (country CA or none), as the validators check it.
 _BLANK = r"^\s*$"
-_POSTAL_CODE_SHAPE = r"^[ABCEGHJ-NPRSTVXYabceghj-nprstvxy][0-9][A-Za-z] ?[0-9][A-Za-z][0-9]$"
+# Any case, white space anywhere between (the validator drops it), Canada Post's letters.
+_FIRST_LETTER = "[ABCEGHJ-NPRSTVXYabceghj-nprstvxy]"
+_LETTER = "[ABCEGHJ-NPRSTV-Zabceghj-nprstv-z]"
+
+
+def _postal_code_shape(first_letter: str) -> str:
+    return r"^\s*" + r"\s*".join([first_letter, "[0-9]", _LETTER, "[0-9]", _LETTER, "[0-9]"]) + r"\s*$"
+
+
+_POSTAL_CODE_SHAPE = _postal_code_shape(_FIRST_LETTER)
+# The first letter of a province's codes, where the validator knows it.
+_PROVINCE_POSTAL_SHAPES = {
+    province: _postal_code_shape(f"[{letters}{letters.lower()}]") for province, letters in _POSTAL_PREFIXES.items()
+}
 
 
 class AddressIn(Address):
@@ -70,7 +83,21 @@ class AddressIn(Address):
                 "properties": {
                     "province": {"anyOf": [{"enum": _PROVINCE_CODES}, {"pattern": _BLANK}, {"type": "null"}]},
                     "postal_code": {"anyOf": [{"pattern": _POSTAL_CODE_SHAPE}, {"pattern": _BLANK}, {"type": "null"}]},
-                }
+                },
+                "allOf": [
+                    {
+                        "if": {
+                            "properties": {"province": {"enum": [province, province.lower()]}},
+                            "required": ["province"],
+                        },
+                        "then": {
+                            "properties": {
+                                "postal_code": {"anyOf": [{"pattern": shape}, {"pattern": _BLANK}, {"type": "null"}]}
+                            }
+                        },
+                    }
+                    for province, shape in _PROVINCE_POSTAL_SHAPES.items()
+                ],
             },
         },
     )
