@@ -8,7 +8,7 @@ fresh SQLite file, then starts on free loopback ports, both on that one file:
 - the embedded store alone, `python -m fhir_gateway fhir` (what `make fhir` runs).
 
 The data is written before either server starts and both only read afterwards, so they
-share the file safely. One httpx client, CONCURRENCY requests in flight, sends each
+share the file safely. One client, CONCURRENCY requests in flight, sends each
 measurement a warm-up and then a fixed number of requests, the measurements taking
 turns round after round:
 
@@ -16,12 +16,19 @@ turns round after round:
   (b) store read     GET /fhir/Patient/{id}
   (c) fuzzy search   GET /patients?q=<a demo patient's name with one typo>
 
-It prints req/s and p50/p95 latency of each measurement's best round, and (a)/(b). The
-client runs on the same cores as the servers. `--profile` then serves the same requests
-to the gateway in-process (httpx.ASGITransport, pyinstrument) and prints where its time
-goes, layer by layer, and how many FHIR requests each gateway request makes.
+It prints req/s and p50/p95 latency of each measurement's best round, the CPU the server
+and the client spent per request (from /proc), and (a)/(b) both by req/s and by server CPU.
+The client runs on the same cores as the servers: httpx spends about as much CPU per
+request as the store does to answer, so with `--client httpx` (the default) the store
+alone is limited by the client and (a)/(b) by req/s looks better than the servers are;
+`--client raw` (bare HTTP/1.1 on asyncio streams) is cheap enough not to be.
 
-    .venv/bin/python bench/gateway.py [--requests 2000] [--warmup 200] [--rounds 2] [--profile]
+`--profile` then serves the same requests to the gateway in-process (httpx.ASGITransport,
+pyinstrument) and prints where its time goes, layer by layer and by function, and how
+many FHIR requests each gateway request makes.
+
+    .venv/bin/python bench/gateway.py [--requests 2000] [--warmup 200] [--rounds 2]
+                                      [--client httpx|raw] [--profile]
 """
 
 import argparse
@@ -408,38 +415,18 @@ def _cpu_per_request(seconds: float | None, requests: int) -> str:
 
 
 async def benchmark(arguments: argparse.Namespace, folder: Path) -> tuple[str, Workload]:
+    """Seed, serve, measure, report; the database URL and the workload, for profiling after."""
     database_url = f"sqlite:///{folder}/fhir.db"
     await seed(database_url)
     port, fhir_port = free_port(), free_port()
     gateway, store = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{fhir_port}/fhir"
     env = server_env(database_url, port=port, fhir_port=fhir_port, log_level=arguments.log_level)
-    # Room for both servers' connections, so that none is closed and opened again in between.
-    pool = 2 * arguments.concurrency
-    limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
     with ExitStack() as servers:
         # The gateway first: were the data missing, `serve` would load it before answering.
         gateway_pid = servers.enter_context(served("serve", env, folder, f"{gateway}/health"))
         store_pid = servers.enter_context(served("fhir", env, folder, f"{store}/metadata"))
-        raw = RawClient()
-        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-            get: Get = raw.get if arguments.client == "raw" else client.get
-            patients = await same_patients(client, gateway, store)
-            work = workload(patients, arguments.seed)
-            found, first = await recall(client, gateway, work)
-            print(
-                f"demo data: {len(patients)} patients; {len(work.queries)} one-typo queries, {found} find"
-                f" their patient ({first} first); {arguments.requests:,} requests per measurement after"
-                f" {arguments.warmup:,} warm-up, {arguments.concurrency} in flight, {arguments.rounds} rounds"
-                f" (the best counts); client {arguments.client}; gateway log level {arguments.log_level}"
-            )
-            made = cases(gateway, store, work, process_cpu(gateway_pid), process_cpu(store_pid))
-            rounds: dict[str, list[Measurement]] = {key: [] for key in made}
-            for _ in range(arguments.rounds):
-                for key, case in made.items():
-                    await measure(get, case.urls, arguments.warmup, arguments.concurrency)
-                    measured = await measure(get, case.urls, arguments.requests, arguments.concurrency, case.server_cpu)
-                    rounds[key].append(measured)
-        await raw.aclose()
+        work, made = await prepare(arguments, gateway, store, gateway_pid, store_pid)
+        rounds = await measure_rounds(arguments, made)
     best = {key: max(measured, key=lambda m: m.rate) for key, measured in rounds.items()}
     for key, case in made.items():
         chosen = best[key]
@@ -455,6 +442,43 @@ async def benchmark(arguments: argparse.Namespace, folder: Path) -> tuple[str, W
     cpu_a, cpu_b = best["a"].server_cpu, best["b"].server_cpu
     print(f", {cpu_b / cpu_a:.0%} by server CPU per request" if cpu_a and cpu_b else "")
     return database_url, work
+
+
+async def prepare(
+    arguments: argparse.Namespace, gateway: str, store: str, gateway_pid: int, store_pid: int
+) -> tuple[Workload, dict[str, Case]]:
+    """The workload, once both servers are seen to hold the same patients, and the cases."""
+    async with httpx.AsyncClient(timeout=60) as client:
+        patients = await same_patients(client, gateway, store)
+        work = workload(patients, arguments.seed)
+        found, first = await recall(client, gateway, work)
+    print(
+        f"demo data: {len(patients)} patients; {len(work.queries)} one-typo queries, {found} find"
+        f" their patient ({first} first); {arguments.requests:,} requests per measurement after"
+        f" {arguments.warmup:,} warm-up, {arguments.concurrency} in flight, {arguments.rounds} rounds"
+        f" (the best counts); client {arguments.client}; gateway log level {arguments.log_level}"
+    )
+    return work, cases(gateway, store, work, process_cpu(gateway_pid), process_cpu(store_pid))
+
+
+async def measure_rounds(arguments: argparse.Namespace, made: dict[str, Case]) -> dict[str, list[Measurement]]:
+    """Every case measured once per round, in turn, with the one client `--client` names."""
+    rounds: dict[str, list[Measurement]] = {key: [] for key in made}
+    # Room for both servers' connections, so that none is closed and opened again in between.
+    pool = 2 * arguments.concurrency
+    limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
+    raw = RawClient()
+    try:
+        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+            get: Get = raw.get if arguments.client == "raw" else client.get
+            for _ in range(arguments.rounds):
+                for key, case in made.items():
+                    await measure(get, case.urls, arguments.warmup, arguments.concurrency)
+                    measured = await measure(get, case.urls, arguments.requests, arguments.concurrency, case.server_cpu)
+                    rounds[key].append(measured)
+    finally:
+        await raw.aclose()
+    return rounds
 
 
 # -- profiling --------------------------------------------------------------------------------
@@ -498,12 +522,12 @@ _LAYERS: dict[str, list[tuple[str, Matcher]]] = {
     "outside": [("benchmark client (httpx into the gateway)", _files("/httpx/", "bench/gateway.py"))],
     "gateway": [
         ("Starlette/FastAPI: routing, request, exception wrapping", _files("/starlette/", "/fastapi/")),
+        ("route, service, paging, http_rules", _files("fhir_gateway/")),
         (
             "middleware: request id, telemetry + metrics + access log, CORS, body cap",
             _files("fhir_gateway/observability.py", "/starlette/middleware/", "/prometheus_client/", "/logging/"),
         ),
         ("FastAPI dependency solving + query/path validation", _files("/fastapi/dependencies/")),
-        ("route, service, paging, http_rules", _files("fhir_gateway/")),
         ("FastAPI response-model validation + serialisation", _functions("serialize_response")),
         ("JSON encoding of the answer (JSONResponse.render)", _functions("render")),
         ("mapper to_domain + PatientPublic validation", _functions("to_domain")),
@@ -518,9 +542,8 @@ _LAYERS: dict[str, list[tuple[str, Matcher]]] = {
         ("httpx client + ASGITransport (the in-process hop)", _files("/httpx/")),
     ],
     "store": [
-        ("store HTTP face: Starlette app, request parse, orjson dumps", _files("/starlette/", "embedded/http.py")),
         ("store: interactions, search, repository", _files("fhir_gateway/embedded/")),
-        ("store HTTP face: Starlette app, request parse, orjson dumps", _files("embedded/http.py")),
+        ("store HTTP face: Starlette app, request parse, orjson dumps", _files("/starlette/", "embedded/http.py")),
         ("store: SQLAlchemy + sqlite3", _files("/sqlalchemy/")),
     ],
 }
@@ -573,6 +596,8 @@ def function_times(root: "Frame") -> Counter[str]:
 @dataclass(frozen=True)
 class Profiled:
     rate: float
+    # CPU of this whole process per request: the gateway, its store and the client.
+    cpu_per_request: float
     fhir_requests: float
     layers: Counter[str]
     functions: Counter[str]
@@ -603,7 +628,8 @@ async def profile_case(
     layers = layer_times(root) if root is not None else Counter()
     functions = function_times(root) if root is not None else Counter()
     tree = profiler.output_text(color=False, unicode=False) if profiler is not None else ""
-    return Profiled(measured.rate, sum(sent.values()) / requests, layers, functions, tree)
+    cpu = measured.client_cpu / requests
+    return Profiled(measured.rate, cpu, sum(sent.values()) / requests, layers, functions, tree)
 
 
 def quiet_access_log(level: str) -> None:
@@ -632,9 +658,13 @@ async def profile(arguments: argparse.Namespace, database_url: str, work: Worklo
     )
     for label, paths in made.values():
         plain = await profile_case(database_url, paths, requests, arguments.concurrency, profiled=False)
-        print(f"  {label:<32} {plain.rate:7.0f} req/s   {plain.fhir_requests:.2f} FHIR requests each")
-    # pyinstrument samples only the thread it runs in: the store's blocking calls run inline
-    # here, so that its time shows up too (the thread hop itself is then missing).
+        print(
+            f"  {label:<32} {plain.rate:7.0f} req/s   CPU {plain.cpu_per_request * 1e3:.2f} ms/req (gateway, store"
+            f" and client)   {plain.fhir_requests:.2f} FHIR requests each"
+        )
+    # pyinstrument samples only the thread it runs in: the blocking calls the store's HTTP face
+    # hands to the thread pool run inline here, so that their time shows up too (the thread
+    # hop itself is then missing; FastAPI's hops for sync dependencies stay).
     store_http.run_in_threadpool = _inline
     for label, paths in made.values():
         result = await profile_case(database_url, paths, requests, arguments.concurrency, profiled=True)
