@@ -25,7 +25,7 @@ class _Path:
     repeatable: dict[str, frozenset[str]]
 
 
-def refuse_repeated_query_parameters(request: Request) -> None:
+async def refuse_repeated_query_parameters(request: Request) -> None:
     """422 for a query parameter given more than once where the route takes one value.
 
     Starlette would silently keep the last (`page=1&page=2` reads as page 2), which hides a
@@ -49,7 +49,7 @@ def refuse_repeated_query_parameters(request: Request) -> None:
         )
 
 
-def require_json_body(request: Request) -> None:
+async def require_json_body(request: Request) -> None:
     """415 for a body sent as anything but JSON (a missing Content-Type is read as JSON)."""
     content_type = request.headers.get("content-type")
     if content_type is None:

@@ -7,7 +7,7 @@ from fastapi import Depends, Query
 from fhir_gateway.features.allergies.schemas import AllergyListQuery
 
 
-def list_query(query: Annotated[AllergyListQuery, Query()]) -> AllergyListQuery:
+async def list_query(query: Annotated[AllergyListQuery, Query()]) -> AllergyListQuery:
     """The validated query of a list request."""
     return query
 

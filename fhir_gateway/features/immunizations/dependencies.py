@@ -7,7 +7,7 @@ from fastapi import Depends, Query
 from fhir_gateway.features.immunizations.schemas import ImmunizationListQuery
 
 
-def list_query(query: Annotated[ImmunizationListQuery, Query()]) -> ImmunizationListQuery:
+async def list_query(query: Annotated[ImmunizationListQuery, Query()]) -> ImmunizationListQuery:
     """The validated query of a list request."""
     return query
 

@@ -7,7 +7,7 @@ from fastapi import Depends, Query
 from fhir_gateway.features.patients.schemas import PatientListQuery
 
 
-def list_query(query: Annotated[PatientListQuery, Query()]) -> PatientListQuery:
+async def list_query(query: Annotated[PatientListQuery, Query()]) -> PatientListQuery:
     """The validated query of `GET /patients`."""
     return query
 
