@@ -1,5 +1,6 @@
-"""What every route under `/patients/{id}` shares: the patient's id, the stored Patient, and
-the FHIR server's 404, 410 and 412 about a resource turned into problems that name it."""
+"""What every route under `/patients/{id}` shares: the patient's id, the stored Patient, the
+FHIR server's 404 and 410 about a resource turned into problems that name it, and the 412 a
+stale `If-Match` gets."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -8,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Path, status
 
 from fhir_gateway.dependencies import FhirClientDep
-from fhir_gateway.fhir_client import FhirClient, FhirGone, FhirNotFound, FhirVersionConflict, SearchPage
+from fhir_gateway.fhir_client import FhirClient, FhirGone, FhirNotFound, SearchPage
 
 # A FHIR id: anything else cannot name a stored resource.
 FHIR_ID_PATTERN = r"^[A-Za-z0-9\-.]{1,64}$"
@@ -36,19 +37,15 @@ class StaleVersion(HTTPException):
 
 
 @contextmanager
-def about(kind: str, resource_id: str, *, expected_version: str | None = None) -> Iterator[None]:
-    """Answer the FHIR server's 404, 410 and version conflict inside the block as problems
-    naming the `kind` of resource and its id."""
+def about(kind: str, resource_id: str) -> Iterator[None]:
+    """Answer the FHIR server's 404 and 410 inside the block as problems naming the `kind` of
+    resource and its id."""
     try:
         yield
     except FhirNotFound:
         raise ResourceNotFound(kind, resource_id) from None
     except FhirGone:
         raise ResourceGone(kind, resource_id) from None
-    except FhirVersionConflict:
-        if expected_version is None:
-            raise
-        raise StaleVersion(kind, resource_id, None, expected_version) from None
 
 
 async def read_patient(client: FhirClient, patient_id: str) -> dict[str, Any]:

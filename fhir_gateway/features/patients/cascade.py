@@ -57,10 +57,11 @@ async def delete_patient(*, client: FhirClient, patient_id: str, version: str | 
         # The embedded store enforces ifMatch inside the transaction. HAPI FHIR ignores it on
         # DELETE, so there the version read in the batch just before is what is checked.
         patient_request["ifMatch"] = f'W/"{version}"'
-    entries = [{"request": {"method": "DELETE", "url": f"{kind}/{rid}"}} for kind, rid in dict.fromkeys(referrers)]
+    unique = list(dict.fromkeys(referrers))
+    entries = [{"request": {"method": "DELETE", "url": f"{kind}/{rid}"}} for kind, rid in unique]
     entries.append({"request": patient_request})
     await client.transaction({"resourceType": "Bundle", "type": "transaction", "entry": entries})
-    counts = Counter(kind for kind, _ in dict.fromkeys(referrers))
+    counts = Counter(kind for kind, _ in unique)
     return {"Patient": 1, **dict(sorted(counts.items()))}
 
 

@@ -78,10 +78,9 @@ async def replace_patient(
         current_version = resource_version(stored)
         if expected_version is not None and expected_version != current_version:
             raise StaleVersion("patient", patient_id, current_version, expected_version)
-        patient = data
-        if not data.mrn:
-            patient = data.model_copy(update={"mrn": to_domain(stored, system_base=system_base).mrn or new_mrn()})
-        claims = uniqueness.identifiers_changed(stored, patient, system_base)
+        held = to_domain(stored, system_base=system_base)
+        patient = data if data.mrn else data.model_copy(update={"mrn": held.mrn or new_mrn()})
+        claims = uniqueness.identifiers_changed(held, patient)
         if claims:
             await uniqueness.ensure_free(client, patient, system_base, own_id=patient_id)
         try:

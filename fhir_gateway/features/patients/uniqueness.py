@@ -61,9 +61,8 @@ def create_criteria(patient: PatientFields, system_base: str) -> str:
     return urlencode([("identifier", ",".join(values))])
 
 
-def identifiers_changed(stored: dict[str, Any], patient: PatientFields, system_base: str) -> bool:
-    """Whether writing `patient` over `stored` claims an MRN or insurance number it did not hold."""
-    held = to_domain(stored, system_base=system_base)
+def identifiers_changed(held: PatientFields, patient: PatientFields) -> bool:
+    """Whether writing `patient` over the stored `held` claims an MRN or insurance number it did not hold."""
     changed_mrn = patient.mrn is not None and patient.mrn != held.mrn
     changed_number = patient.insurance_no is not None and (
         held.insurance_no is None or _card_number(held.insurance_no) != _card_number(patient.insurance_no)
