@@ -1,17 +1,24 @@
-"""Resource validation at the store's edge, with fhir.resources' R4B models."""
+"""Resource validation at the store's edge, with fhir.resources' R4B models and R4's required codes.
+
+The models check structure; the codes of R4's required bindings come from the
+specification's own value sets, generated into definitions/required_codes.json
+(scripts/generate_fhir_definitions.py).
+"""
 
 import re
 from collections.abc import Iterator
 from functools import cache
-from typing import Any
+from importlib.resources import files
+from typing import Any, NamedTuple
 
+import orjson
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.resource import Resource
 from pydantic import BaseModel, ValidationError
 
 from .indexing import unresolvable_references
 from .outcomes import FhirStoreError, Issue, bad_request, not_found
-from .resource_types import resource_types
+from .resource_types import datatypes, resource_types
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
@@ -56,7 +63,7 @@ def validate(body: Any, expected_type: str | None = None) -> dict[str, Any]:
     except ValidationError as error:
         raise FhirStoreError(400, [_issue(resource_type, detail) for detail in error.errors()]) from None
     problems = list(_forbidden_json(body, resource_type))
-    problems += _strictness_issues(instance, body, resource_type)
+    problems += _strictness_issues(instance, body, resource_type, resource_type)
     if problems:
         raise FhirStoreError(400, problems)
     for path, reference in unresolvable_references(body):
@@ -97,25 +104,87 @@ def _forbidden_json(node: Any, path: str) -> Iterator[Issue]:
             yield from _forbidden_json(item, f"{path}[{index}]")
 
 
-def _strictness_issues(instance: BaseModel, data: dict[str, Any], path: str) -> Iterator[Issue]:
+class _Binding(NamedTuple):
+    codes: list[str]  # in the specification's order, for the message
+    allowed: frozenset[str]
+
+
+class _RequiredCodes(NamedTuple):
+    bindings: dict[str, _Binding]  # element path (`Questionnaire.item.type`) -> its codes
+    content_references: dict[str, str]  # `Questionnaire.item.item` -> `Questionnaire.item`
+
+
+@cache
+def _required_codes() -> _RequiredCodes:
+    table = orjson.loads((files(__package__) / "definitions" / "required_codes.json").read_bytes())
+    # Bindings the specification cannot enumerate (MIME types, currencies, UCUM) are left
+    # out on purpose: any code is taken there.
+    bindings = {path: _Binding(codes, frozenset(codes)) for path, codes in table["bindings"].items()}
+    return _RequiredCodes(bindings, table["content_references"])
+
+
+@cache
+def _element_root(model: type[BaseModel]) -> str | None:
+    """The element path a value of this model starts afresh at: its type for a datatype or a
+    (contained) resource, none for a backbone element, whose path goes on from its parent's."""
+    kind = model.get_resource_type()  # type: ignore[attr-defined]
+    return kind if kind in datatypes() or kind in resource_types() else None
+
+
+_LISTED_CODES = 20
+
+
+def _unknown_code(where: str, code: Any, binding: _Binding) -> Issue:
+    codes = binding.codes
+    if len(codes) <= _LISTED_CODES:
+        expected = f"one of {codes}"
+    else:
+        expected = f"one of {len(codes)} codes: [{', '.join(map(repr, codes[:_LISTED_CODES]))}, ...]"
+    return Issue(f"{where}: unknown code {code!r}, expected {expected}", where, "code-invalid")
+
+
+class _Field(NamedTuple):
+    name: str
+    alias: str
+    element: str  # the element definition's path (`Questionnaire.item.type`)
+    binding: _Binding | None
+
+
+@cache
+def _fields(model: type[BaseModel], element: str) -> tuple[_Field, ...]:
+    """The fields of a model standing for `element`, with their element paths and bindings.
+
+    A choice element (`valueCode`) is `value[x]` in the definitions; a contentReference
+    (`Questionnaire.item.item`) stands for the element it names (`Questionnaire.item`)."""
+    required = _required_codes()
+    fields = []
+    for name, field in model.model_fields.items():
+        choice = (field.json_schema_extra or {}).get("one_of_many")  # type: ignore[union-attr]
+        alias = field.alias or name
+        child = f"{element}.{choice}[x]" if choice else f"{element}.{alias}"
+        child = required.content_references.get(child, child)
+        fields.append(_Field(name, alias, child, required.bindings.get(child)))
+    return tuple(fields)
+
+
+def _strictness_issues(instance: BaseModel, data: dict[str, Any], path: str, element: str) -> Iterator[Issue]:
     """What the models let through but FHIR R4 forbids.
 
     The models coerce JSON types ("yes" becomes True) and do not enforce required
     bindings; walking the validated model beside the JSON it came from finds both.
+    `path` names the place in the JSON, `element` the element definition it stands for.
     """
-    for name, field in type(instance).model_fields.items():
-        alias = field.alias or name
+    for name, alias, child, binding in _fields(type(instance), element):
         if alias not in data:
             continue
         raw, value = data[alias], getattr(instance, name)
-        allowed = (field.json_schema_extra or {}).get("enum_values")  # type: ignore[union-attr]
         repeated = isinstance(raw, list) and isinstance(value, list)
         # The model keeps list order and length, so items pair up one to one.
         pairs = zip(value, raw, strict=True) if repeated else [(value, raw)]
         for index, (item, raw_item) in enumerate(pairs):
             where = f"{path}.{alias}" + (f"[{index}]" if isinstance(raw, list) else "")
-            if allowed and raw_item not in allowed:
-                yield Issue(f"{where}: unknown code {raw_item!r}, expected one of {allowed}", where, "code-invalid")
+            if binding and isinstance(raw_item, str) and raw_item not in binding.allowed:
+                yield _unknown_code(where, raw_item, binding)
             elif isinstance(item, bool) and not isinstance(raw_item, bool):
                 yield Issue(f"{where}: must be a JSON boolean (true or false)", where, "structure")
             elif (
@@ -125,4 +194,4 @@ def _strictness_issues(instance: BaseModel, data: dict[str, Any], path: str) -> 
             ):
                 yield Issue(f"{where}: must be a JSON integer", where, "structure")
             elif isinstance(item, BaseModel) and isinstance(raw_item, dict):
-                yield from _strictness_issues(item, raw_item, where)
+                yield from _strictness_issues(item, raw_item, where, _element_root(type(item)) or child)
