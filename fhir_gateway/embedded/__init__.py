@@ -4,6 +4,6 @@ It imports nothing else of the gateway: the gateway reaches it over HTTP semanti
 through `httpx.ASGITransport(store.app)`, exactly as it would reach HAPI FHIR.
 """
 
-from .store import DEFAULT_MAX_BODY_BYTES, EmbeddedStore
+from .server import DEFAULT_MAX_BODY_BYTES, EmbeddedStore
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "EmbeddedStore"]

@@ -2,7 +2,9 @@
 
 A transaction runs every entry in one database transaction (all or nothing), in the order
 the specification prescribes: DELETE, POST, PUT/PATCH, then GET. `urn:uuid:` fullUrls of
-created resources get their ids reserved first, and every reference to them is rewritten.
+created resources get their ids reserved first, and every reference to them is rewritten;
+so is every conditional reference (`Practitioner?identifier=...`, as Synthea writes them), to
+the one resource it matches.
 """
 
 import base64
@@ -15,12 +17,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
-from .indexing import rewrite_references
+from .conditional import match_one, resolve_reference
+from .indexing import parse_conditional_reference, references, rewrite_references
 from .interactions import WRITE_METHODS, dispatch
 from .outcomes import FhirStoreError, bad_request
-from .repository import Repository, new_id
+from .repository import Repository
 from .requests import FhirRequest, FhirResponse
-from .search import matching_ids
+from .storage import new_id
 from .values import instant
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
@@ -41,7 +44,7 @@ def bundle_type(body: Any) -> str:
 def transaction(repo: Repository, body: dict[str, Any], base: str, *, representation: bool) -> dict[str, Any]:
     """Every entry inside `repo`'s transaction; any failure raises and so rolls all back."""
     requests = [_entry_request(index, entry) for index, entry in enumerate(_entries(body))]
-    requests = _resolve_placeholders(repo, requests, _entries(body))
+    requests = _resolve_placeholders(repo, requests, _entries(body), base)
     responses: list[FhirResponse | None] = [None] * len(requests)
     for index in sorted(range(len(requests)), key=lambda i: _ORDER.get(requests[i].method, 4)):
         try:
@@ -60,13 +63,17 @@ def batch(run: InTransaction, body: dict[str, Any], base: str, *, representation
         request = None
         try:
             request = _entry_request(index, entry)
-            answered.append((request, run(lambda repo, request=request: _checked(repo, request, base))))
+            where = f"Bundle.entry[{index}].resource"
+            answered.append(
+                (request, run(lambda repo, request=request, where=where: _checked(repo, request, base, where)))
+            )
         except FhirStoreError as error:
             answered.append((request, FhirResponse(error.status, error.outcome())))
     return _response_bundle("batch-response", answered, base, representation=representation)
 
 
-def _checked(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
+def _checked(repo: Repository, request: FhirRequest, base: str, where: str) -> FhirResponse:
+    _resolve_conditional_references(repo, request.body, base, where)
     response = dispatch(repo, request, base)
     repo.verify()
     return response
@@ -121,9 +128,10 @@ def _patch_document(index: int, body: Any) -> Any:
 
 
 def _resolve_placeholders(
-    repo: Repository, requests: list[FhirRequest], entries: list[dict[str, Any]]
+    repo: Repository, requests: list[FhirRequest], entries: list[dict[str, Any]], base: str
 ) -> list[FhirRequest]:
-    """Reserve ids for created resources and point every `urn:` reference at them.
+    """Reserve ids for created resources and point every `urn:` reference at them, and every
+    conditional reference at the one resource it matches.
 
     A conditional create that already has its match points its references at that match.
     """
@@ -136,21 +144,44 @@ def _resolve_placeholders(
         segments = request.segments
         if request.method == "POST" and len(segments) == 1:
             reserved[index] = new_id()
-            mapping[full_url] = f"{segments[0]}/{_single_match(repo, request) or reserved[index]}"
+            matched = _single_match(repo, request, base)
+            mapping[full_url] = f"{segments[0]}/{matched or reserved[index]}"
         elif request.method == "PUT" and len(segments) == 2:
             mapping[full_url] = "/".join(segments)
-    for request in requests:
-        if mapping and request.body is not None:
+    for index, request in enumerate(requests):
+        if request.body is None:
+            continue
+        if mapping:
             rewrite_references(request.body, mapping)
+        try:
+            _resolve_conditional_references(repo, request.body, base, f"Bundle.entry[{index}].resource")
+        except FhirStoreError as error:
+            raise _at_entry(error, index, request) from None
     return [_with_id(request, reserved.get(index)) for index, request in enumerate(requests)]
 
 
-def _single_match(repo: Repository, request: FhirRequest) -> str | None:
+def _single_match(repo: Repository, request: FhirRequest, base: str) -> str | None:
     if not request.if_none_exist:
         return None
-    criteria = parse_qsl(request.if_none_exist, keep_blank_values=True)
-    ids = matching_ids(repo.conn, request.segments[0], criteria)
-    return ids[0] if len(ids) == 1 else None
+    try:
+        return match_one(repo, request.segments[0], request.if_none_exist, base)
+    except FhirStoreError as error:
+        if error.status == 412:
+            return None  # the entry itself answers the 412 when it runs
+        raise
+
+
+def _resolve_conditional_references(repo: Repository, body: Any, base: str, where: str) -> None:
+    if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
+        return
+    resolved: dict[str, str] = {}
+    for path, node in references(body, where):
+        conditional = parse_conditional_reference(node["reference"])
+        if conditional is None:
+            continue
+        if node["reference"] not in resolved:
+            resolved[node["reference"]] = resolve_reference(repo, *conditional, base, path)
+        node["reference"] = resolved[node["reference"]]
 
 
 def _with_id(request: FhirRequest, assigned_id: str | None) -> FhirRequest:

@@ -12,14 +12,17 @@ _WRITE = "fhir_store_write"
 
 
 def create_store_engine(database_url: str) -> Engine:
-    """An engine on `database_url` with the store's schema created if missing."""
+    """An engine on `database_url` with the store's schema created if missing.
+
+    Its errors and logs never show bind parameters: they hold names, identifiers and notes.
+    """
     url = make_url(database_url)
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() == "sqlite":
         engine = _sqlite_engine(url.render_as_string(hide_password=False))
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True)
     metadata.create_all(engine)
     return engine
 
@@ -38,10 +41,12 @@ def _sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
     in_memory = database in (None, "", ":memory:")
     if in_memory:
-        engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, poolclass=StaticPool, hide_parameters=True
+        )
     else:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

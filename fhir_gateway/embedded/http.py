@@ -1,7 +1,9 @@
 """The store's HTTP face: FHIR REST over Starlette, JSON only, errors as OperationOutcome."""
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.applications import Starlette
@@ -14,24 +16,27 @@ from .outcomes import FhirStoreError, bad_request
 from .requests import FhirRequest, FhirResponse
 from .responses import http_date
 
-if TYPE_CHECKING:
-    from .store import EmbeddedStore
+# Runs one request to completion: (request, base URL, whether to answer the representation).
+Handle = Callable[..., FhirResponse]
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 JSON_PATCH = "application/json-patch+json"
 _JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
+_FORM = "application/x-www-form-urlencoded"
 _FORMAT_PARAMS = ("_format", "_pretty")
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 logger = logging.getLogger(__name__)
 
 
-def create_http_app(store: "EmbeddedStore") -> Starlette:
+def create_http_app(handle: Handle, max_body_bytes: int) -> Starlette:
+    """An ASGI app serving FHIR REST under `/fhir` by `handle`."""
+
     async def endpoint(request: Request) -> Response:
         try:
-            fhir_request, representation = await _to_fhir_request(request, store.max_body_bytes)
+            fhir_request, representation = await _to_fhir_request(request, max_body_bytes)
             base = str(request.base_url).rstrip("/") + "/fhir"
-            response = await run_in_threadpool(store.handle, fhir_request, base, representation=representation)
+            response = await run_in_threadpool(handle, fhir_request, base, representation=representation)
             # Prefer: return=minimal drops the resource a single write answers with; a
             # bundle's answer is the response bundle itself, shaped entry by entry.
             minimal = (
@@ -42,8 +47,12 @@ def create_http_app(store: "EmbeddedStore") -> Starlette:
             return _json_response(error.status, error.outcome())
         except ClientDisconnect:
             return Response(status_code=400)
-        except Exception:
-            logger.exception("embedded FHIR store failed on %s %s", request.method, request.url.path)
+        except Exception as error:
+            # The kind of failure and where, not its message or traceback: those may quote
+            # resource content or SQL values, which are PHI.
+            logger.error(
+                "embedded FHIR store failed on %s %s: %s", request.method, _route_of(request), type(error).__name__
+            )
             failure = FhirStoreError.of(500, "Internal error in the FHIR store; see the server log")
             return _json_response(500, failure.outcome())
 
@@ -54,15 +63,28 @@ def create_http_app(store: "EmbeddedStore") -> Starlette:
     return Starlette(routes=routes)
 
 
+def _route_of(request: Request) -> str:
+    """The request's path with ids left out (`Patient/{id}`): ids may be identifiers."""
+    segments = request.path_params.get("path", "").strip("/").split("/")
+    return "/".join(segments[:1] + ["{id}" for _ in segments[1:2]] + segments[2:3])
+
+
 async def _to_fhir_request(request: Request, max_body_bytes: int) -> tuple[FhirRequest, bool]:
     _negotiate(request)
     query = [(name, value) for name, value in request.query_params.multi_items() if name not in _FORMAT_PARAMS]
+    path = request.path_params.get("path", "").strip("/")
+    method = "GET" if request.method == "HEAD" else request.method
     body: Any = None
-    if request.method in ("POST", "PUT", "PATCH"):
+    if path.endswith("/_search") and path.count("/") == 1 and method in ("GET", "POST"):
+        # Search by POST (R4 http.html#search): the form body's parameters join the URL's.
+        if method == "POST":
+            query += _form_parameters(request, await _read_body(request, max_body_bytes))
+        path, method = path.removesuffix("/_search"), "GET"
+    elif request.method in ("POST", "PUT", "PATCH"):
         body = _parse_body(request, await _read_body(request, max_body_bytes))
     fhir_request = FhirRequest(
-        method="GET" if request.method == "HEAD" else request.method,
-        path=request.path_params.get("path", "").strip("/"),
+        method=method,
+        path=path,
         query=query,
         body=body,
         if_match=request.headers.get("if-match"),
@@ -112,6 +134,17 @@ def _parse_body(request: Request, raw: bytes) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         raise bad_request(f"Failed to parse request body as JSON: {error}") from None
+
+
+def _form_parameters(request: Request, raw: bytes) -> list[tuple[str, str]]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != _FORM:
+        raise FhirStoreError.of(415, f"POST [type]/_search needs Content-Type {_FORM}; got {content_type or 'none'!r}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad_request("The form body of a search is not UTF-8") from None
+    return [(name, value) for name, value in parse_qsl(text, keep_blank_values=True) if name not in _FORMAT_PARAMS]
 
 
 def _prefers_representation(request: Request) -> bool:

@@ -6,18 +6,19 @@ entry behaves exactly like the same request sent alone.
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 import jsonpatch
 import jsonpointer
 
-from . import history as history_queries
 from . import responses
 from .capability import capability_statement
+from .conditional import match_one
 from .outcomes import FhirStoreError, bad_request, information
-from .repository import Repository, new_id
+from .repository import Repository
 from .requests import FhirRequest, FhirResponse
-from .search import DEFAULT_COUNT, MAX_COUNT, matching_ids, non_negative_int, parse_query, run_search
+from .search import DEFAULT_COUNT, MAX_COUNT, non_negative_int, parse_query
+from .storage import new_id
 from .validation import require_resource_type, require_valid_id, validate
 from .values import date_range
 
@@ -35,6 +36,8 @@ def _route(request: FhirRequest) -> Handler:
     segments = request.segments
     shape: tuple[str, ...]
     if not segments:
+        if request.method == "GET" and any(name == "_getpages" for name, _ in request.query):
+            return _stored_page
         raise FhirStoreError.of(405, f"{request.method} is not supported on the server base")
     if segments == ["metadata"]:
         shape = ("metadata",)
@@ -94,8 +97,17 @@ def _vread(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
 def _search(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
     res_type = request.segments[0]
     query = parse_query(res_type, request.query)
-    result = run_search(repo.conn, query)
-    return FhirResponse(200, responses.searchset(base, query, request.query, result))
+    page = repo.search(query, request.query)
+    return FhirResponse(200, responses.searchset(base, page))
+
+
+def _stored_page(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
+    """A page of a stored result list, as the page links of a search name it."""
+    params = dict(request.query)
+    count = min(non_negative_int("_count", params.get("_count", str(DEFAULT_COUNT))), MAX_COUNT)
+    offset = non_negative_int("_getpagesoffset", params.get("_getpagesoffset", "0"))
+    page = repo.page(params["_getpages"], offset, count)
+    return FhirResponse(200, responses.searchset(base, page))
 
 
 def _history(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
@@ -115,9 +127,7 @@ def _history(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
                 raise bad_request(f"Invalid _since value {value!r}") from None
         elif name not in ("_format", "_pretty"):
             raise bad_request(f"Unknown history parameter {name!r}")
-    page, has_next, total = history_queries.history_page(
-        repo.conn, res_type=res_type, res_id=res_id, since=since, offset=offset, count=count
-    )
+    page, has_next, total = repo.history(res_type=res_type, res_id=res_id, since=since, offset=offset, count=count)
     if res_id and total == 0:
         raise FhirStoreError.of(404, f"Resource {res_type}/{res_id} is not known")
     url = f"{base}/{request.path}"
@@ -134,7 +144,7 @@ def _create(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
     res_type = request.segments[0]
     resource = validate(request.body, res_type)
     if request.if_none_exist:
-        existing = _conditional_match(repo, res_type, request.if_none_exist)
+        existing = match_one(repo, res_type, request.if_none_exist, base)
         if existing is not None:
             stored = repo.read(res_type, existing)
             assert stored is not None  # it matched a search in this very transaction
@@ -159,7 +169,7 @@ def _update(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
 def _conditional_update(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
     res_type = request.segments[0]
     resource = validate(request.body, res_type)
-    matched = _conditional_match(repo, res_type, _query_string(request.query))
+    matched = match_one(repo, res_type, urlencode(request.query), base)
     if matched is None:
         res_id = resource.get("id") or new_id()
     elif resource.get("id", matched) != matched:
@@ -213,28 +223,13 @@ def _delete(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
 
 def _conditional_delete(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
     res_type = request.segments[0]
-    matched = _conditional_match(repo, res_type, _query_string(request.query))
+    matched = match_one(repo, res_type, urlencode(request.query), base)
     if matched is None:
         return FhirResponse(200, information("No resource matched the criteria: nothing deleted"))
     return _delete(repo, FhirRequest("DELETE", f"{res_type}/{matched}", if_match=request.if_match), base)
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _conditional_match(repo: Repository, res_type: str, criteria: str) -> str | None:
-    """The one id matching `criteria`, None for none, 412 for several."""
-    repo.lock(f"{res_type}?{criteria}")
-    ids = matching_ids(repo.conn, res_type, parse_qsl(criteria, keep_blank_values=True))
-    if len(ids) > 1:
-        raise FhirStoreError.of(
-            412, f"Failed to process conditional request: multiple {res_type} resources match {criteria!r}"
-        )
-    return ids[0] if ids else None
-
-
-def _query_string(query: list[tuple[str, str]]) -> str:
-    return urlencode(query)
 
 
 def _version(if_match: str | None) -> int | None:

@@ -5,21 +5,25 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .repository import Stored
-from .search import SearchQuery, SearchResult
+from .search import SearchPage
 from .values import instant
 
 _SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
 _ALWAYS_KEPT = ("resourceType", "id", "meta")
 
 
-def searchset(base: str, query: SearchQuery, raw_query: list[tuple[str, str]], result: SearchResult) -> dict[str, Any]:
+def searchset(base: str, page: SearchPage) -> dict[str, Any]:
+    query = page.query
     url = f"{base}/{query.resource_type}"
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
-    if result.total is not None:
-        bundle["total"] = result.total
-    bundle["link"] = _links(url, raw_query, query.offset, query.count, len(result.matches), result.has_next)
-    entries = [_search_entry(base, stored, "match", query.elements) for stored in result.matches]
-    entries += [_search_entry(base, stored, "include", []) for stored in result.included]
+    if page.total is not None:
+        bundle["total"] = page.total
+    if page.search_id is not None:
+        bundle["link"] = _stored_links(base, url, page)
+    else:
+        bundle["link"] = _links(url, page.raw_query, page.offset, query.count, len(page.matches), page.has_next)
+    entries = [_search_entry(base, stored, "match", query.elements) for stored in page.matches]
+    entries += [_search_entry(base, stored, "include", []) for stored in page.included]
     if entries:
         bundle["entry"] = entries
     return bundle
@@ -62,6 +66,23 @@ def _links(
         links.append({"relation": "next", "url": page(offset + returned)})
     if offset > 0:
         links.append({"relation": "previous", "url": page(max(offset - count, 0))})
+    return links
+
+
+def _stored_links(base: str, url: str, page: SearchPage) -> list[dict[str, str]]:
+    """Links that cut pages from the stored result list, as HAPI FHIR writes them."""
+    count = page.query.count
+
+    def cut(offset: int) -> str:
+        query = [("_getpages", page.search_id), ("_getpagesoffset", str(offset)), ("_count", str(count))]
+        return f"{base}?{urlencode([*query, ('_bundletype', 'searchset')])}"
+
+    first = page.offset == 0
+    links = [{"relation": "self", "url": f"{url}?{urlencode(page.raw_query)}" if first else cut(page.offset)}]
+    if page.has_next:
+        links.append({"relation": "next", "url": cut(page.offset + count)})
+    if page.offset > 0:
+        links.append({"relation": "previous", "url": cut(max(page.offset - count, 0))})
     return links
 
 

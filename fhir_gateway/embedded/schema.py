@@ -9,9 +9,11 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -121,7 +123,63 @@ links = Table(
     Index("ix_resource_link_target", "target_type", "target_id", "res_pk"),
 )
 
-INDEX_TABLES = (string_index, sort_index, token_index, date_index, links)
+# What each reference parameter points at (`Observation.patient`: the subject, if a Patient).
+reference_index = Table(
+    "idx_reference",
+    metadata,
+    Column("res_pk", _Pk, ForeignKey("resource.pk"), nullable=False, index=True),
+    Column("res_type", String(64), nullable=False),
+    Column("param", String(64), nullable=False),
+    Column("target_type", String(64), nullable=False),
+    Column("target_id", String(64), nullable=False),
+    Index("ix_idx_reference_lookup", "res_type", "param", "target_id", "target_type", "res_pk"),
+)
+
+# Quantity and number parameters: the range a value covers (a Quantity: its value; a Range:
+# low to high), with its unit for quantities.
+quantity_index = Table(
+    "idx_quantity",
+    metadata,
+    Column("res_pk", _Pk, ForeignKey("resource.pk"), nullable=False, index=True),
+    Column("res_type", String(64), nullable=False),
+    Column("param", String(64), nullable=False),
+    Column("system", Text, nullable=True),
+    Column("code", _IndexedText, nullable=True),
+    Column("unit", _IndexedText, nullable=True),
+    Column("low", Float, nullable=False),
+    Column("high", Float, nullable=False),
+    Index("ix_idx_quantity_low", "res_type", "param", "low"),
+    Index("ix_idx_quantity_high", "res_type", "param", "high"),
+)
+
+uri_index = Table(
+    "idx_uri",
+    metadata,
+    Column("res_pk", _Pk, ForeignKey("resource.pk"), nullable=False, index=True),
+    Column("res_type", String(64), nullable=False),
+    Column("param", String(64), nullable=False),
+    Column("value", Text, nullable=False),
+    Index("ix_idx_uri_lookup", "res_type", "param", "value"),
+)
+
+INDEX_TABLES = (string_index, sort_index, token_index, date_index, reference_index, quantity_index, uri_index, links)
+
+# The ordered matches of a search that has more than one page, so that its page links cut
+# pages from one list while data changes (HAPI FHIR's `_getpages`). `pks` packs resource pks
+# as 64-bit integers; `complete` says whether they are all of the matches or the first ones.
+search_results = Table(
+    "search_result",
+    metadata,
+    Column("search_id", String(64), primary_key=True),
+    Column("res_type", String(64), nullable=False),
+    # The search as asked (JSON), to run its includes on each page and to extend `pks`.
+    Column("query", Text, nullable=False),
+    Column("pks", LargeBinary, nullable=False),
+    Column("complete", Boolean, nullable=False),
+    Column("total", Integer, nullable=True),
+    Column("created", DateTime, nullable=False),
+    Column("expires", DateTime, nullable=False, index=True),
+)
 
 # Facts about the database itself, such as the version of the index rows it holds.
 store_info = Table(

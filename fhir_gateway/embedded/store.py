@@ -1,23 +1,24 @@
-"""The embedded store: a database, the interactions over it, and its HTTP face."""
+"""The embedded store: a database and the FHIR interactions over it, apart from HTTP."""
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.pool import StaticPool
 
 from . import bundles
 from .database import create_store_engine, ping, writer
-from .http import create_http_app
 from .interactions import WRITE_METHODS, dispatch
 from .outcomes import bad_request
-from .repository import Repository
 from .requests import FhirRequest, FhirResponse
 from .schema import resources
+from .search import DEFAULT_PAGE_LIFETIME, StoredList
+from .storage import SqlRepository
 from .upgrade import upgrade
 
-DEFAULT_MAX_BODY_BYTES = 50 * 1024 * 1024
 # Two writers racing to create the same id: the loser's unique-key violation is retried,
 # and the retry finds the winner's row and updates it instead.
 _WRITE_ATTEMPTS = 3
@@ -26,15 +27,20 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 
-class EmbeddedStore:
-    """A FHIR R4 server on SQLAlchemy; `app` serves it over HTTP under `/fhir`."""
+class FhirStore:
+    """A FHIR R4 server on SQLAlchemy: `handle` runs one request to completion.
 
-    def __init__(self, database_url: str, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    `page_lifetime` is how long the page links of a search keep answering.
+    """
+
+    def __init__(self, database_url: str, *, page_lifetime: timedelta = DEFAULT_PAGE_LIFETIME) -> None:
         self.engine = create_store_engine(database_url)
         upgrade(self.engine)
         self._writer = writer(self.engine)
-        self.max_body_bytes = max_body_bytes
-        self.app = create_http_app(self)
+        self._page_lifetime = page_lifetime
+        # One shared connection (an in-memory database) cannot hold a second transaction:
+        # a search's result list is then saved on the connection that read it.
+        self._one_connection = isinstance(self.engine.pool, StaticPool)
 
     def handle(self, request: FhirRequest, base: str, *, representation: bool = True) -> FhirResponse:
         """Run one request to completion (blocking: call it from a worker thread)."""
@@ -42,9 +48,10 @@ class EmbeddedStore:
             return self._handle(request, base, representation)
         except DataError as error:
             # Validation should leave nothing the database refuses; if something slips
-            # through, it is still the request's fault, not the server's.
-            logger.warning("database refused a value: %s", error.orig)
-            raise bad_request(f"A value in the request cannot be stored: {error.orig}") from None
+            # through, it is still the request's fault, not the server's. Only the kind of
+            # error is logged: the database's message may quote the values, which are PHI.
+            logger.warning("database refused a value (%s)", type(error.orig).__name__)
+            raise bad_request("A value in the request cannot be stored by this server") from None
 
     def _handle(self, request: FhirRequest, base: str, representation: bool) -> FhirResponse:
         if request.is_bundle:
@@ -59,19 +66,27 @@ class EmbeddedStore:
         if request.method in WRITE_METHODS:
             return self.write(lambda repo: _verified(repo, request, base))
         with self.engine.connect() as conn:
-            return dispatch(Repository(conn), request, base)
+            return dispatch(self._reader(conn), request, base)
 
-    def write(self, work: Callable[[Repository], T]) -> T:
+    def write(self, work: Callable[[SqlRepository], T]) -> T:
         """Run `work` in one write transaction, committed when it returns."""
         for attempt in range(1, _WRITE_ATTEMPTS + 1):
             try:
                 with self._writer.begin() as conn:
-                    return work(Repository(conn))
+                    return work(SqlRepository(conn, page_lifetime=self._page_lifetime))
             except (IntegrityError, OperationalError) as error:
                 if attempt == _WRITE_ATTEMPTS or not _is_transient(error):
                     raise
                 logger.info("write conflict, retrying (attempt %d)", attempt)
         raise AssertionError("unreachable")
+
+    def _reader(self, conn: Connection) -> SqlRepository:
+        if self._one_connection:
+            return SqlRepository(conn, page_lifetime=self._page_lifetime)
+        return SqlRepository(conn, save_elsewhere=self._save_list, page_lifetime=self._page_lifetime)
+
+    def _save_list(self, stored: StoredList) -> None:
+        self.write(lambda repo: repo.save_list(stored))
 
     def ping(self) -> None:
         """Raise if the database does not answer."""
@@ -85,7 +100,7 @@ class EmbeddedStore:
         self.engine.dispose()
 
 
-def _verified(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
+def _verified(repo: SqlRepository, request: FhirRequest, base: str) -> FhirResponse:
     response = dispatch(repo, request, base)
     repo.verify()
     return response

@@ -12,8 +12,8 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 
 from .database import writer
 from .indexing import INDEX_VERSION
-from .repository import Repository
 from .schema import store_info
+from .storage import SqlRepository
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def upgrade(engine: Engine) -> None:
         if index_version(conn) == INDEX_VERSION:
             return
     with writer(engine).begin() as conn:
-        repository = Repository(conn)
+        repository = SqlRepository(conn)
         # Another process opening the same database may have reindexed it meanwhile.
         repository.lock(_INDEX_VERSION)
         found = index_version(conn)

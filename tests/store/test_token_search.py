@@ -7,7 +7,8 @@ from sqlalchemy import text
 
 from fhir_gateway.embedded import EmbeddedStore
 from fhir_gateway.embedded.requests import FhirRequest
-from fhir_gateway.embedded.search import _matching, parse_query
+from fhir_gateway.embedded.search import parse_query
+from fhir_gateway.embedded.search.sql import matching
 
 BASE = "http://store.test/fhir"
 
@@ -53,7 +54,7 @@ def test_several_values_match_any_of_them_with_their_systems(
 def test_several_values_are_looked_up_by_code_in_the_index(value: str) -> None:
     sqlite = EmbeddedStore("sqlite://")
     query = parse_query("Patient", [("identifier", value)])
-    statement = _matching("Patient", query.criteria)
+    statement = matching("Patient", query.conditions)
     compiled = statement.compile(sqlite.engine, compile_kwargs={"literal_binds": True})
     with sqlite.engine.connect() as conn:
         plan = [row[3] for row in conn.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))]

@@ -1,8 +1,8 @@
 """The order of search results: sort keys in turn, missing values last, ties broken by id.
 
 A string parameter sorts by its sort key (the `idx_sort` row `indexing.index_rows` makes: its
-shown values in document order, folded); a token or date parameter by its smallest value
-ascending and its largest descending.
+shown values in document order, folded); a token, date, number or quantity parameter by its
+smallest value ascending and its largest descending.
 """
 
 from dataclasses import dataclass
@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, and_, func, select
 from sqlalchemy.sql import Select
 
-from .schema import date_index, resources, sort_index, token_index
-from .search_parameters import ParamType, SearchParam, params_for
+from ..schema import date_index, quantity_index, resources, sort_index, token_index
+from ..search_parameters import ParamType, SearchParam, params_for
 
 # (parameter name, descending)
 SortKey = tuple[str, bool]
@@ -110,9 +110,13 @@ def _sorted(statement: Select, resource_type: str, sort: list[SortKey], rows: _R
 
 
 def _extreme_value(param: SearchParam, pk: ColumnElement[int], descending: bool) -> ColumnElement:  # type: ignore[type-arg]
-    """A token or date parameter's smallest value (its largest, to sort descending)."""
-    table, column = (
-        (token_index, token_index.c.code) if param.type is ParamType.TOKEN else (date_index, date_index.c.low)
-    )
+    """A token, date, number or quantity parameter's smallest value (its largest, to sort
+    descending)."""
+    table, column = {
+        ParamType.TOKEN: (token_index, token_index.c.code),
+        ParamType.DATE: (date_index, date_index.c.low),
+        ParamType.NUMBER: (quantity_index, quantity_index.c.low),
+        ParamType.QUANTITY: (quantity_index, quantity_index.c.low),
+    }[param.type]
     aggregate = func.max if descending else func.min
     return select(aggregate(column)).where(table.c.res_pk == pk, table.c.param == param.name).scalar_subquery()

@@ -1,0 +1,66 @@
+"""A FHIR search as the store understands it, once parsed: what to match, and how to shape
+the result."""
+
+from dataclasses import dataclass, field
+
+from ..search_parameters import SearchParam
+
+DEFAULT_COUNT = 20
+MAX_COUNT = 1000
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """`param[:modifier]=value1,value2` on `resource_type`: any of the values."""
+
+    resource_type: str
+    param: SearchParam
+    modifier: str | None
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Chained:
+    """`subject:Patient.family=X`: the reference `reference` points at a resource, of one of
+    the types in `inner`, that matches that type's criterion."""
+
+    resource_type: str
+    reference: SearchParam
+    inner: tuple[Criterion, ...]
+
+
+@dataclass(frozen=True)
+class Reverse:
+    """`_has:Observation:patient:code=X`: some `source_type` resource whose `reference`
+    points at the one searched matches `inner`."""
+
+    resource_type: str
+    source_type: str
+    reference: SearchParam
+    inner: Criterion
+
+
+Condition = Criterion | Chained | Reverse
+
+
+@dataclass(frozen=True)
+class Include:
+    source_type: str
+    param: SearchParam
+    target_type: str | None
+
+
+@dataclass
+class SearchQuery:
+    resource_type: str
+    conditions: list[Condition] = field(default_factory=list)
+    count: int = DEFAULT_COUNT
+    # None unless the client asked for `_offset`: then pages are cut by offset, as asked,
+    # instead of from a stored list of matches.
+    offset: int | None = None
+    sort: list[tuple[str, bool]] = field(default_factory=list)
+    total: bool = False
+    summary_count: bool = False
+    includes: list[Include] = field(default_factory=list)
+    revincludes: list[Include] = field(default_factory=list)
+    elements: list[str] = field(default_factory=list)
