@@ -175,7 +175,7 @@ def _resolve_conditional_references(repo: Repository, body: Any, base: str, wher
     if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
         return
     resolved: dict[str, str] = {}
-    for path, node in references(body, where):
+    for path, node in references(body, where, contained=True):
         conditional = parse_conditional_reference(node["reference"])
         if conditional is None:
             continue

@@ -6,17 +6,20 @@ server's base. Conditional create, update and delete, `ifNoneExist` in bundles a
 conditional references (`"reference": "Practitioner?identifier=..."`) all match here.
 """
 
+import re
 from urllib.parse import parse_qsl, urlsplit
 
 from .outcomes import FhirStoreError, bad_request
 from .repository import Repository
 from .search import parse_criteria
 
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
 
 def criteria_of(res_type: str, criteria: str, base: str) -> list[tuple[str, str]]:
     """The search parameters of conditional `criteria` on `res_type`, in any form sent."""
     text = criteria.strip()
-    if "://" in text.split("?", 1)[0]:
+    if _ABSOLUTE.match(text):
         url = urlsplit(text)
         own = urlsplit(base)
         if (url.scheme, url.netloc) != (own.scheme, own.netloc) or not url.path.startswith(own.path.rstrip("/") + "/"):

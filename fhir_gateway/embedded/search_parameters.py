@@ -46,6 +46,16 @@ class SearchParam:
     components: tuple[Component, ...] = ()
 
     @property
+    def roots(self) -> frozenset[str] | None:
+        """The resource elements the parameter's values come from; None if it may read any."""
+        roots: set[str] = set()
+        for expression in self.expressions:
+            if expression.roots is None:
+                return None
+            roots |= expression.roots
+        return frozenset(roots)
+
+    @property
     def inferred_target(self) -> str | None:
         """The one type a bare id names (`patient=123` -> Patient/123), if there is one."""
         if len(self.targets) == 1:
@@ -85,6 +95,19 @@ def params_for(resource_type: str) -> dict[str, SearchParam]:
             tuple(Component(part["param"], part["expression"]) for part in definition["components"]),
         )
     return params
+
+
+@cache
+def indexed_params(resource_type: str) -> tuple[tuple[SearchParam, frozenset[str] | None], ...]:
+    """The parameters index rows are made for, each with the elements it reads (None: any)."""
+    return tuple(
+        (param, param.roots)
+        for param in params_for(resource_type).values()
+        if param.expressions and param.name not in RESOURCE_COLUMNS and param.type not in _NOT_INDEXED
+    )
+
+
+_NOT_INDEXED = (ParamType.COMPOSITE, ParamType.SPECIAL)
 
 
 def types_with_param(name: str, candidates: tuple[str, ...] = ()) -> list[str]:

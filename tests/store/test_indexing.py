@@ -144,3 +144,45 @@ def test_an_official_name_without_given_names_leaves_given_unsorted() -> None:
     }
 
     assert "given" not in _sort_keys(patient)
+
+
+def test_quantity_number_uri_and_reference_rows() -> None:
+    observation = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+        "subject": {"reference": "Patient/p1", "identifier": {"system": "urn:mrn", "value": "M1"}},
+        "valueQuantity": {"value": 72.5, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"},
+        "component": [{"code": {"text": "x"}, "valueQuantity": {"value": 3, "code": "mm[Hg]"}}],
+        "meta": {"profile": ["http://hl7.org/fhir/StructureDefinition/bodyweight"]},
+    }
+    rows = index_rows(observation, 7)
+
+    quantities = {(row["param"], row["code"], row["low"], row["high"]) for row in rows.quantities}
+    assert ("value-quantity", "kg", 72.5, 72.5) in quantities
+    assert ("component-value-quantity", "mm[Hg]", 3.0, 3.0) in quantities
+    assert ("combo-value-quantity", "mm[Hg]", 3.0, 3.0) in quantities
+    references = {(row["param"], row["target_type"], row["target_id"]) for row in rows.references}
+    assert {("subject", "Patient", "p1"), ("patient", "Patient", "p1")} <= references
+    tokens = {(row["param"], row["system"], row["code"]) for row in rows.tokens}
+    assert ("subject:identifier", "urn:mrn", "M1") in tokens
+    assert ("_profile", "http://hl7.org/fhir/StructureDefinition/bodyweight") in {
+        (row["param"], row["value"]) for row in rows.uris
+    }
+
+
+def test_a_reference_parameter_keeps_only_the_types_its_expression_resolves_to() -> None:
+    observation = {"resourceType": "Observation", "id": "o2", "status": "final", "code": {"text": "x"}}
+    rows = index_rows({**observation, "subject": {"reference": "Group/g1"}}, 8)
+
+    params = {row["param"] for row in rows.references}
+    assert "subject" in params
+    assert "patient" not in params  # Observation.subject.where(resolve() is Patient)
+
+
+def test_a_range_indexes_from_low_to_high() -> None:
+    condition = {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"}}
+    rows = index_rows({**condition, "onsetRange": {"low": {"value": 40, "unit": "a"}, "high": {"value": 50}}}, 9)
+
+    assert [(row["param"], row["low"], row["high"]) for row in rows.quantities] == [("onset-age", 40.0, 50.0)]

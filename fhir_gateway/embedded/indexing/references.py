@@ -67,14 +67,18 @@ def rewrite_references(node: Any, mapping: dict[str, str]) -> None:
             rewrite_references(item, mapping)
 
 
-def references(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(path, Reference) for every Reference element with a `reference`, outside `contained`."""
+def references(node: Any, path: str, *, contained: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(path, Reference) for every Reference element with a `reference`; inside contained
+    resources too if `contained`."""
     if isinstance(node, dict):
         if isinstance(node.get("reference"), str):
             yield path, node
         for key, value in node.items():
             if key != "contained":
-                yield from references(value, f"{path}.{key}")
+                yield from references(value, f"{path}.{key}", contained=contained)
+            elif contained and isinstance(value, list):
+                for index, item in enumerate(value):
+                    yield from references(item, f"{path}.contained[{index}]", contained=True)
     elif isinstance(node, list):
         for item in node:
-            yield from references(item, path)
+            yield from references(item, path, contained=contained)

@@ -5,7 +5,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..search_parameters import ParamType, SearchParam, params_for
+from ..search_parameters import ParamType, SearchParam, indexed_params
 from ..values import EARLIEST, LATEST, date_range, fold
 from .references import find_links, parse_reference
 
@@ -34,9 +34,10 @@ def index_rows(resource: dict[str, Any], res_pk: int) -> IndexRows:
     resource_type = resource["resourceType"]
     rows = IndexRows()
     base = {"res_pk": res_pk, "res_type": resource_type}
-    for param in params_for(resource_type).values():
-        if not param.expressions or param.name in ("_id", "_lastUpdated"):
-            continue
+    present = resource.keys()
+    for param, roots in indexed_params(resource_type):
+        if roots is not None and roots.isdisjoint(present):
+            continue  # nothing to index: the elements it reads are absent
         kind = param.type
         if kind is ParamType.STRING:
             texts, shown = _strings(resource, param)
