@@ -117,6 +117,42 @@ def compile_expression(text: str, resource_type: str) -> Expression:
     return Expression(text, tuple(steps), frozenset(resolves))
 
 
+@cache
+def compile_relative(text: str, context: str) -> tuple[Expression, ...]:
+    """A composite component's expression (`value.as(Quantity) | value.as(Range)`), relative
+    to the elements at `context` (an element path such as `Observation.component`)."""
+    compiled = []
+    for part in _union_parts(text):
+        try:
+            steps, resolves, _ = _compile_path(_segments(_unwrapped(part)), None, context)
+        except _NotCompiled:
+            return ()
+        compiled.append(Expression(part, tuple(steps), frozenset(resolves)))
+    return tuple(compiled)
+
+
+def element_path(text: str, resource_type: str) -> str | None:
+    """The element path `text` (a plain path from the resource) selects; None if not plain."""
+    try:
+        _, _, path = _compile_path(_segments(_unwrapped(text)), resource_type)
+    except _NotCompiled:
+        return None
+    return path
+
+
+def _union_parts(text: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += (char == "(") - (char == ")")
+        if char == "|" and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    parts.append(current.strip())
+    return parts
+
+
 class _NotCompiled(Exception):
     pass
 

@@ -162,7 +162,36 @@ uri_index = Table(
     Index("ix_idx_uri_lookup", "res_type", "param", "value"),
 )
 
-INDEX_TABLES = (string_index, sort_index, token_index, date_index, reference_index, quantity_index, uri_index, links)
+# token$token and token$quantity composites: per element the composite's expression selects
+# (an Observation, each of its components), one row per pair of the values its parts hold
+# there, so that both parts of a search match in the same element.
+composite_index = Table(
+    "idx_composite",
+    metadata,
+    Column("res_pk", _Pk, ForeignKey("resource.pk"), nullable=False, index=True),
+    Column("res_type", String(64), nullable=False),
+    Column("param", String(64), nullable=False),
+    Column("system", Text, nullable=True),
+    Column("code", _IndexedText, nullable=True),
+    Column("value_system", Text, nullable=True),
+    Column("value_code", _IndexedText, nullable=True),
+    Column("unit", _IndexedText, nullable=True),
+    Column("low", Float, nullable=True),
+    Column("high", Float, nullable=True),
+    Index("ix_idx_composite_lookup", "res_type", "param", "code"),
+)
+
+INDEX_TABLES = (
+    string_index,
+    sort_index,
+    token_index,
+    date_index,
+    reference_index,
+    quantity_index,
+    uri_index,
+    composite_index,
+    links,
+)
 
 # The ordered matches of a search that has more than one page, so that its page links cut
 # pages from one list while data changes (HAPI FHIR's `_getpages`). `pks` packs resource pks

@@ -5,7 +5,7 @@
 parameter's expressions once, on first use of a resource type.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from .expressions import Expression, compile_expression
+from .expressions import Expression, compile_expression, compile_relative, element_path
 
 _DEFINITIONS = Path(__file__).parent / "definitions" / "search_parameters.json"
 
@@ -37,6 +37,16 @@ class Component:
 
 
 @dataclass(frozen=True)
+class CompositeParts:
+    """How a token$token or token$quantity composite is indexed: per element one of
+    `elements` selects, the token and the second value its components select there."""
+
+    second_type: ParamType
+    # (the elements, the first component's expressions there, the second's)
+    elements: tuple[tuple[Expression, tuple[Expression, ...], tuple[Expression, ...]], ...]
+
+
+@dataclass(frozen=True)
 class SearchParam:
     name: str
     type: ParamType
@@ -44,6 +54,8 @@ class SearchParam:
     # Resource types a reference parameter may point at; empty means any.
     targets: tuple[str, ...] = ()
     components: tuple[Component, ...] = ()
+    # Set for the composites the store indexes.
+    parts: CompositeParts | None = None
 
     @property
     def roots(self) -> frozenset[str] | None:
@@ -94,7 +106,27 @@ def params_for(resource_type: str) -> dict[str, SearchParam]:
             tuple(definition["targets"]),
             tuple(Component(part["param"], part["expression"]) for part in definition["components"]),
         )
+    for name, param in params.items():
+        if param.type is ParamType.COMPOSITE:
+            params[name] = replace(param, parts=_composite_parts(resource_type, param, params))
     return params
+
+
+def _composite_parts(resource_type: str, param: SearchParam, params: dict[str, SearchParam]) -> CompositeParts | None:
+    kinds = [params[part.param].type if part.param in params else None for part in param.components]
+    if len(kinds) != 2 or kinds[0] is not ParamType.TOKEN or kinds[1] not in (ParamType.TOKEN, ParamType.QUANTITY):
+        return None
+    elements = []
+    for expression in param.expressions:
+        context = element_path(expression.text, resource_type)
+        if context is None:
+            return None
+        first = compile_relative(param.components[0].expression, context)
+        second = compile_relative(param.components[1].expression, context)
+        if not first or not second:
+            return None
+        elements.append((expression, first, second))
+    return CompositeParts(kinds[1], tuple(elements))
 
 
 @cache
@@ -103,11 +135,14 @@ def indexed_params(resource_type: str) -> tuple[tuple[SearchParam, frozenset[str
     return tuple(
         (param, param.roots)
         for param in params_for(resource_type).values()
-        if param.expressions and param.name not in RESOURCE_COLUMNS and param.type not in _NOT_INDEXED
+        if param.expressions
+        and param.name not in RESOURCE_COLUMNS
+        and param.type not in _NOT_INDEXED
+        and (param.type is not ParamType.COMPOSITE or param.parts is not None)
     )
 
 
-_NOT_INDEXED = (ParamType.COMPOSITE, ParamType.SPECIAL)
+_NOT_INDEXED = (ParamType.SPECIAL,)
 
 
 def types_with_param(name: str, candidates: tuple[str, ...] = ()) -> list[str]:

@@ -16,6 +16,7 @@ from .reads import CURRENT_VERSION, load_current
 from .repository import Stored
 from .schema import (
     INDEX_TABLES,
+    composite_index,
     date_index,
     links,
     quantity_index,
@@ -296,6 +297,7 @@ class SqlRepository:
             (reference_index, [row for each in rows for row in each.references]),
             (quantity_index, [row for each in rows for row in each.quantities]),
             (uri_index, [row for each in rows for row in each.uris]),
+            (composite_index, [row for each in rows for row in each.composites]),
             (links, [row for each in rows for row in each.links]),
         ):
             if values:

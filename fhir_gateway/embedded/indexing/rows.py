@@ -5,14 +5,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..search_parameters import ParamType, SearchParam, indexed_params
+from ..search_parameters import CompositeParts, ParamType, SearchParam, indexed_params
 from ..values import EARLIEST, LATEST, date_range, fold
 from .references import find_links, parse_reference
 
 # The version of the index rows `index_rows` makes. Raise it whenever they change for the same
 # resource (what is indexed, how text is folded): a database indexed under another version is
 # reindexed when the store opens it. 2: sort keys; folding shared with the name search.
-# 3: every parameter of the R4 definitions, with quantity, number, uri and reference rows.
+# 3: every parameter of the R4 definitions, with quantity, number, uri, reference and
+# composite rows.
 INDEX_VERSION = 3
 
 _TOKEN_LENGTH = 200
@@ -27,6 +28,7 @@ class IndexRows:
     references: list[dict[str, Any]] = field(default_factory=list)
     quantities: list[dict[str, Any]] = field(default_factory=list)
     uris: list[dict[str, Any]] = field(default_factory=list)
+    composites: list[dict[str, Any]] = field(default_factory=list)
     links: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -68,11 +70,42 @@ def index_rows(resource: dict[str, Any], res_pk: int) -> IndexRows:
             rows.quantities += [{**base, "param": param.name, **quantity} for quantity in _quantities(values)]
         elif kind is ParamType.URI:
             rows.uris += [{**base, "param": param.name, "value": value} for value in values if isinstance(value, str)]
+        elif kind is ParamType.COMPOSITE and param.parts is not None:
+            rows.composites += [
+                {**base, "param": param.name, **pair} for pair in _composite_pairs(resource, param.parts)
+            ]
     rows.links = [
         {**base, "path": link.path, "target_type": link.target_type, "target_id": link.target_id}
         for link in find_links(resource)
     ]
     return rows
+
+
+def _composite_pairs(resource: dict[str, Any], parts: CompositeParts) -> Iterator[dict[str, Any]]:
+    """Per element, every token of the first part paired with every value of the second."""
+    for elements, first, second in parts.elements:
+        for element in elements.evaluate(resource):
+            tokens = list(_tokens(value for expression in first for value in expression.evaluate_from([element], 0)))
+            seconds = [value for expression in second for value in expression.evaluate_from([element], 0)]
+            if parts.second_type is ParamType.TOKEN:
+                others = [
+                    {"value_system": system, "value_code": code, "unit": None, "low": None, "high": None}
+                    for system, code in _tokens(seconds)
+                ]
+            else:
+                others = [
+                    {
+                        "value_system": row["system"],
+                        "value_code": row["code"],
+                        "unit": row["unit"],
+                        "low": row["low"],
+                        "high": row["high"],
+                    }
+                    for row in _quantities(seconds)
+                ]
+            for system, code in tokens:
+                for other in others:
+                    yield {"system": system, "code": code, **other}
 
 
 def _values(resource: dict[str, Any], param: SearchParam) -> list[Any]:

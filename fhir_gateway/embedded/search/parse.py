@@ -9,7 +9,7 @@ import re
 
 from ..outcomes import bad_request
 from ..search_parameters import RESOURCE_COLUMNS, ParamType, SearchParam, params_for, types_with_param
-from .query import MAX_COUNT, Chained, Condition, Criterion, Include, Reverse, SearchQuery
+from .query import MAX_COUNT, AllOf, Chained, Composite, Condition, Criterion, Include, Reverse, SearchQuery
 
 # Parameters that shape the result rather than select resources; `_format` and `_pretty` are
 # handled by the HTTP layer and tolerated here. `_totalMethod` (fhirpy sends it with
@@ -77,6 +77,8 @@ def parse_condition(resource_type: str, name: str, value: str) -> Condition:
     param = _known(resource_type, base_name)
     if dot:
         return _chained(resource_type, param, modifier or None, chain, values)
+    if param.type is ParamType.COMPOSITE and not modifier:
+        return _composite(resource_type, param, values)
     return _criterion(resource_type, param, modifier or None, values)
 
 
@@ -100,6 +102,37 @@ def _criterion(resource_type: str, param: SearchParam, modifier: str | None, val
     elif modifier is not None and not _modifier_allowed(param, modifier):
         raise bad_request(f"Unsupported modifier :{modifier} on {param.type} parameter {param.name}")
     return Criterion(resource_type, param, modifier, values)
+
+
+def _composite(resource_type: str, param: SearchParam, values: tuple[str, ...]) -> Composite | AllOf:
+    """`a$b`: a token$token or token$quantity composite, from its own index rows; another
+    composite over the resource itself, whose components are its own parameters, as all of
+    them (they hold in the same element: the resource). Any other composite is refused."""
+    pairs = []
+    for value in values:
+        parts = value.split("$")
+        if len(parts) != len(param.components):
+            raise bad_request(
+                f"Composite search parameter {param.name!r} takes {len(param.components)} values joined by $"
+            )
+        pairs.append(parts)
+    if param.parts is not None:
+        return Composite(
+            resource_type, param, param.parts.second_type, tuple((first, second) for first, second in pairs)
+        )
+    known = params_for(resource_type)
+    if any(expression.steps for expression in param.expressions) or not all(
+        part.param in known for part in param.components
+    ):
+        raise bad_request(f"Composite search parameter {param.name!r} is not supported by this server")
+    alternatives = tuple(
+        tuple(
+            _criterion(resource_type, known[part.param], None, (text,))
+            for part, text in zip(param.components, parts, strict=True)
+        )
+        for parts in pairs
+    )
+    return AllOf(resource_type, alternatives)
 
 
 def _modifier_allowed(param: SearchParam, modifier: str) -> bool:

@@ -3,7 +3,7 @@ the result."""
 
 from dataclasses import dataclass, field
 
-from ..search_parameters import SearchParam
+from ..search_parameters import ParamType, SearchParam
 
 DEFAULT_COUNT = 20
 MAX_COUNT = 1000
@@ -40,7 +40,27 @@ class Reverse:
     inner: Criterion
 
 
-Condition = Criterion | Chained | Reverse
+@dataclass(frozen=True)
+class Composite:
+    """`component-code-value-quantity=http://loinc.org|8480-6$gt100`: a token and a token or
+    quantity that match in one element (one component); any of `pairs`."""
+
+    resource_type: str
+    param: SearchParam
+    second_type: ParamType
+    pairs: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """A composite over the resource itself (`code-value-date`): for any of `alternatives`,
+    every criterion of it (one per component) holds."""
+
+    resource_type: str
+    alternatives: tuple[tuple[Criterion, ...], ...]
+
+
+Condition = Criterion | Chained | Reverse | Composite | AllOf
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,14 @@ resource table itself.
 """
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import ColumnElement, Select, Table, and_, false, or_, select, true
 
 from ..outcomes import bad_request
 from ..schema import (
+    composite_index,
     date_index,
     quantity_index,
     reference_index,
@@ -22,7 +24,7 @@ from ..schema import (
 )
 from ..search_parameters import ParamType, SearchParam
 from ..values import date_range, fold
-from .query import Chained, Condition, Criterion, Reverse
+from .query import AllOf, Chained, Composite, Condition, Criterion, Reverse
 
 _PREFIX = re.compile(r"^(eq|ne|lt|gt|le|ge|sa|eb|>=|<=|>|<)")
 # The comparison prefixes of DSTU2, which clients such as fhirclient still send.
@@ -59,6 +61,13 @@ def _condition(condition: Condition) -> tuple[ColumnElement[bool], bool]:
         return resources.c.pk.in_(_chained_rows(condition)), True
     if isinstance(condition, Reverse):
         return resources.c.res_id.in_(_reverse_targets(condition)), False
+    if isinstance(condition, Composite):
+        return resources.c.pk.in_(_composite_rows(condition)), True
+    if isinstance(condition, AllOf):
+        alternatives = [
+            and_(*(resources.c.pk.in_(criterion_rows(part)) for part in parts)) for parts in condition.alternatives
+        ]
+        return or_(*alternatives), True
     return _criterion(condition)
 
 
@@ -158,7 +167,16 @@ def _uri_clause(modifier: str | None, value: str) -> ColumnElement[bool]:
 # -- tokens -----------------------------------------------------------------------------------
 
 
-def _token_values(values: tuple[str, ...]) -> ColumnElement[bool]:
+@dataclass(frozen=True)
+class _TokenColumns:
+    system: ColumnElement[str]
+    code: ColumnElement[str]
+
+
+_TOKEN = _TokenColumns(token_index.c.system, token_index.c.code)
+
+
+def _token_values(values: tuple[str, ...], columns: _TokenColumns = _TOKEN) -> ColumnElement[bool]:
     """Any of the token `values`, as index lookups: one `code IN (...)` per system named."""
     by_system: dict[str | None, list[str]] = {}
     for value in values:
@@ -168,33 +186,33 @@ def _token_values(values: tuple[str, ...]) -> ColumnElement[bool]:
         system, code = value.split("|", 1)
         if not code:
             # "system|" matches any code: there is nothing to look up.
-            return or_(*(_token_clause(value) for value in values))
+            return or_(*(_token_clause(value, columns) for value in values))
         by_system.setdefault(system, []).append(code)
-    groups = [_codes_of(system, codes) for system, codes in by_system.items()]
+    groups = [_codes_of(system, codes, columns) for system, codes in by_system.items()]
     if len(groups) == 1:
         return groups[0]
     # An OR of per-system lookups would read every index row of the parameter: the codes
     # are looked up together, then filtered by system.
-    return and_(token_index.c.code.in_([code for codes in by_system.values() for code in codes]), or_(*groups))
+    return and_(columns.code.in_([code for codes in by_system.values() for code in codes]), or_(*groups))
 
 
-def _codes_of(system: str | None, codes: list[str]) -> ColumnElement[bool]:
+def _codes_of(system: str | None, codes: list[str], columns: _TokenColumns) -> ColumnElement[bool]:
     """`codes` under `system` ("" for none, None for any)."""
-    lookup = token_index.c.code.in_(codes)
+    lookup = columns.code.in_(codes)
     if system is None:
         return lookup
-    return and_(lookup, token_index.c.system.is_(None) if system == "" else token_index.c.system == system)
+    return and_(lookup, columns.system.is_(None) if system == "" else columns.system == system)
 
 
-def _token_clause(value: str) -> ColumnElement[bool]:
+def _token_clause(value: str, columns: _TokenColumns) -> ColumnElement[bool]:
     if "|" not in value:
-        return token_index.c.code == value
+        return columns.code == value
     system, code = value.split("|", 1)
     if not system:
-        return and_(token_index.c.system.is_(None), token_index.c.code == code)
+        return and_(columns.system.is_(None), columns.code == code)
     if not code:
-        return token_index.c.system == system
-    return and_(token_index.c.system == system, token_index.c.code == code)
+        return columns.system == system
+    return and_(columns.system == system, columns.code == code)
 
 
 # -- dates, numbers and quantities ------------------------------------------------------------
@@ -237,7 +255,21 @@ def _range_clause(low_column, high_column, prefix: str, low, high) -> ColumnElem
     raise bad_request(f"Unsupported prefix {prefix!r}")
 
 
-def _quantity_clause(kind: ParamType, value: str) -> ColumnElement[bool]:
+@dataclass(frozen=True)
+class _QuantityColumns:
+    low: ColumnElement[float]
+    high: ColumnElement[float]
+    system: ColumnElement[str]
+    code: ColumnElement[str]
+    unit: ColumnElement[str]
+
+
+_QUANTITY = _QuantityColumns(
+    quantity_index.c.low, quantity_index.c.high, quantity_index.c.system, quantity_index.c.code, quantity_index.c.unit
+)
+
+
+def _quantity_clause(kind: ParamType, value: str, columns: _QuantityColumns = _QUANTITY) -> ColumnElement[bool]:
     prefix, text = _prefixed(value)
     number_text, *unit = text.split("|")
     if kind is ParamType.NUMBER and unit:
@@ -253,23 +285,53 @@ def _quantity_clause(kind: ParamType, value: str) -> ColumnElement[bool]:
     half = Decimal(5).scaleb(int(exponent) - 1)
     if prefix in ("eq", "ne"):
         low, high = float(number - half), float(number + half)
-        clause = and_(quantity_index.c.low >= low, quantity_index.c.high < high)
+        clause = and_(columns.low >= low, columns.high < high)
     else:
-        clause = _range_clause(quantity_index.c.low, quantity_index.c.high, prefix, float(number), float(number))
+        clause = _range_clause(columns.low, columns.high, prefix, float(number), float(number))
     if unit:
-        clause = and_(clause, _unit_clause(unit))
+        clause = and_(clause, _unit_clause(unit, columns))
     return clause
 
 
-def _unit_clause(unit: list[str]) -> ColumnElement[bool]:
+def _unit_clause(unit: list[str], columns: _QuantityColumns) -> ColumnElement[bool]:
     if len(unit) != 2:
         raise bad_request("A quantity is searched as [prefix]number|system|code or [prefix]number||code")
     system, code = unit
     if system:
-        return and_(quantity_index.c.system == system, quantity_index.c.code == code)
+        return and_(columns.system == system, columns.code == code)
     if not code:
         return true()
-    return or_(quantity_index.c.code == code, quantity_index.c.unit == code)
+    return or_(columns.code == code, columns.unit == code)
+
+
+# -- composites -------------------------------------------------------------------------------
+
+_FIRST = _TokenColumns(composite_index.c.system, composite_index.c.code)
+_SECOND_TOKEN = _TokenColumns(composite_index.c.value_system, composite_index.c.value_code)
+_SECOND_QUANTITY = _QuantityColumns(
+    composite_index.c.low,
+    composite_index.c.high,
+    composite_index.c.value_system,
+    composite_index.c.value_code,
+    composite_index.c.unit,
+)
+
+
+def _composite_rows(composite: Composite) -> Select:
+    """Rows of a token$token or token$quantity composite whose parts match in one element."""
+    param = composite.param
+    second_is_token = composite.second_type is ParamType.TOKEN
+    clauses = []
+    for first, second in composite.pairs:
+        second_clause = (
+            _token_values((second,), _SECOND_TOKEN)
+            if second_is_token
+            else _quantity_clause(ParamType.QUANTITY, second, _SECOND_QUANTITY)
+        )
+        clauses.append(and_(_token_values((first,), _FIRST), second_clause))
+    return select(composite_index.c.res_pk).where(
+        composite_index.c.res_type == composite.resource_type, composite_index.c.param == param.name, or_(*clauses)
+    )
 
 
 # -- references -------------------------------------------------------------------------------
