@@ -2,9 +2,9 @@
 
 A transaction runs every entry in one database transaction (all or nothing), in the order
 the specification prescribes: DELETE, POST, PUT/PATCH, then GET. `urn:uuid:` fullUrls of
-created resources get their ids reserved first, and every reference to them is rewritten;
-so is every conditional reference (`Practitioner?identifier=...`, as Synthea writes them), to
-the one resource it matches.
+created resources get their ids reserved first, and every reference to them is rewritten.
+Conditional references (`Practitioner?identifier=...`, as Synthea writes them) are resolved by
+each entry's interaction, as for the same request sent alone.
 """
 
 import base64
@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
-from .conditional import match_one, resolve_reference
-from .indexing import parse_conditional_reference, references, rewrite_references
+from .conditional import match_one
+from .indexing import rewrite_references
 from .interactions import WRITE_METHODS, dispatch
 from .outcomes import FhirStoreError, bad_request
 from .repository import Repository
@@ -63,17 +63,13 @@ def batch(run: InTransaction, body: dict[str, Any], base: str, *, representation
         request = None
         try:
             request = _entry_request(index, entry)
-            where = f"Bundle.entry[{index}].resource"
-            answered.append(
-                (request, run(lambda repo, request=request, where=where: _checked(repo, request, base, where)))
-            )
+            answered.append((request, run(lambda repo, request=request: _checked(repo, request, base))))
         except FhirStoreError as error:
             answered.append((request, FhirResponse(error.status, error.outcome())))
     return _response_bundle("batch-response", answered, base, representation=representation)
 
 
-def _checked(repo: Repository, request: FhirRequest, base: str, where: str) -> FhirResponse:
-    _resolve_conditional_references(repo, request.body, base, where)
+def _checked(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
     response = dispatch(repo, request, base)
     repo.verify()
     return response
@@ -130,8 +126,7 @@ def _patch_document(index: int, body: Any) -> Any:
 def _resolve_placeholders(
     repo: Repository, requests: list[FhirRequest], entries: list[dict[str, Any]], base: str
 ) -> list[FhirRequest]:
-    """Reserve ids for created resources and point every `urn:` reference at them, and every
-    conditional reference at the one resource it matches.
+    """Reserve ids for created resources and point every `urn:` reference at them.
 
     A conditional create that already has its match points its references at that match.
     """
@@ -148,15 +143,9 @@ def _resolve_placeholders(
             mapping[full_url] = f"{segments[0]}/{matched or reserved[index]}"
         elif request.method == "PUT" and len(segments) == 2:
             mapping[full_url] = "/".join(segments)
-    for index, request in enumerate(requests):
-        if request.body is None:
-            continue
-        if mapping:
+    for request in requests:
+        if mapping and request.body is not None:
             rewrite_references(request.body, mapping)
-        try:
-            _resolve_conditional_references(repo, request.body, base, f"Bundle.entry[{index}].resource")
-        except FhirStoreError as error:
-            raise _at_entry(error, index, request) from None
     return [_with_id(request, reserved.get(index)) for index, request in enumerate(requests)]
 
 
@@ -169,19 +158,6 @@ def _single_match(repo: Repository, request: FhirRequest, base: str) -> str | No
         if error.status == 412:
             return None  # the entry itself answers the 412 when it runs
         raise
-
-
-def _resolve_conditional_references(repo: Repository, body: Any, base: str, where: str) -> None:
-    if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
-        return
-    resolved: dict[str, str] = {}
-    for path, node in references(body, where, contained=True):
-        conditional = parse_conditional_reference(node["reference"])
-        if conditional is None:
-            continue
-        if node["reference"] not in resolved:
-            resolved[node["reference"]] = resolve_reference(repo, *conditional, base, path)
-        node["reference"] = resolved[node["reference"]]
 
 
 def _with_id(request: FhirRequest, assigned_id: str | None) -> FhirRequest:

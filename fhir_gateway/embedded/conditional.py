@@ -7,8 +7,10 @@ conditional references (`"reference": "Practitioner?identifier=..."`) all match 
 """
 
 import re
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .indexing import parse_conditional_reference, references
 from .outcomes import FhirStoreError, bad_request
 from .repository import Repository
 from .search import parse_criteria
@@ -47,6 +49,22 @@ def match_one(repo: Repository, res_type: str, criteria: str, base: str) -> str 
             412, f"Failed to process conditional request: multiple {res_type} resources match {criteria[:200]!r}"
         )
     return ids[0] if ids else None
+
+
+def resolve_references(repo: Repository, body: Any, base: str) -> None:
+    """Point, in place, every conditional reference in `body` (a resource, contained ones
+    included) at the one resource it matches: as HAPI FHIR does, in any create or update."""
+    if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
+        return
+    resolved: dict[str, str] = {}
+    for path, node in references(body, body["resourceType"], contained=True):
+        reference = node["reference"]
+        conditional = parse_conditional_reference(reference)
+        if conditional is None:
+            continue
+        if reference not in resolved:
+            resolved[reference] = resolve_reference(repo, *conditional, base, path)
+        node["reference"] = resolved[reference]
 
 
 def resolve_reference(repo: Repository, res_type: str, criteria: str, base: str, where: str) -> str:

@@ -1,6 +1,7 @@
 """The store's HTTP face: FHIR REST over Starlette, JSON only, errors as OperationOutcome."""
 
 import logging
+import traceback
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -51,7 +52,11 @@ def create_http_app(handle: Handle, max_body_bytes: int) -> Starlette:
             # The kind of failure and where, not its message or traceback: those may quote
             # resource content or SQL values, which are PHI.
             logger.error(
-                "embedded FHIR store failed on %s %s: %s", request.method, _route_of(request), type(error).__name__
+                "embedded FHIR store failed on %s %s: %s at\n%s",
+                request.method,
+                _route_of(request),
+                type(error).__name__,
+                _where_raised(error),
             )
             failure = FhirStoreError.of(500, "Internal error in the FHIR store; see the server log")
             return _json_response(500, failure.outcome())
@@ -61,6 +66,12 @@ def create_http_app(handle: Handle, max_body_bytes: int) -> Starlette:
         Route("/fhir/{path:path}", endpoint, methods=_METHODS),
     ]
     return Starlette(routes=routes)
+
+
+def _where_raised(error: BaseException) -> str:
+    """The frames an exception passed through (file, line, function), without its message."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return "\n".join(f"  {frame.filename}:{frame.lineno} in {frame.name}" for frame in frames)
 
 
 def _route_of(request: Request) -> str:

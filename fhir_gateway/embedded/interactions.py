@@ -13,7 +13,7 @@ import jsonpointer
 
 from . import responses
 from .capability import capability_statement
-from .conditional import match_one
+from .conditional import match_one, resolve_references
 from .outcomes import FhirStoreError, bad_request, information
 from .repository import Repository
 from .requests import FhirRequest, FhirResponse
@@ -142,6 +142,7 @@ def _history(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
 
 def _create(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
     res_type = request.segments[0]
+    resolve_references(repo, request.body, base)
     resource = validate(request.body, res_type)
     if request.if_none_exist:
         existing = match_one(repo, res_type, request.if_none_exist, base)
@@ -155,6 +156,7 @@ def _create(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
 def _update(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
     res_type, res_id = request.segments[:2]
     require_valid_id(res_id)
+    resolve_references(repo, request.body, base)
     resource = validate(request.body, res_type)
     if "id" not in resource:
         raise bad_request("Can not update resource: the resource body must contain an id element", expression="id")
@@ -168,6 +170,7 @@ def _update(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
 
 def _conditional_update(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
     res_type = request.segments[0]
+    resolve_references(repo, request.body, base)
     resource = validate(request.body, res_type)
     matched = match_one(repo, res_type, urlencode(request.query), base)
     if matched is None:
@@ -206,6 +209,7 @@ def _patch(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
         raise FhirStoreError.of(422, f"JSON Patch test failed: {error}") from None
     except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, KeyError) as error:
         raise bad_request(f"Failed to apply JSON Patch to {res_type}/{res_id}: {error}") from None
+    resolve_references(repo, patched, base)
     resource = validate(patched, res_type)
     if resource.get("id") != res_id:
         raise bad_request("A patch may not change the resource id", expression=f"{res_type}.id")

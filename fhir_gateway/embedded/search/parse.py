@@ -76,6 +76,8 @@ def parse_condition(resource_type: str, name: str, value: str) -> Condition:
     base_name, _, modifier = head.partition(":")
     param = _known(resource_type, base_name)
     if dot:
+        if param.type is not ParamType.REFERENCE:
+            raise bad_request(f"Invalid chain {name!r}: {base_name} is not a reference parameter")
         return _chained(resource_type, param, modifier or None, chain, values)
     if param.type is ParamType.COMPOSITE and not modifier:
         return _composite(resource_type, param, values)
@@ -146,8 +148,6 @@ def _modifier_allowed(param: SearchParam, modifier: str) -> bool:
 def _chained(
     resource_type: str, reference: SearchParam, type_modifier: str | None, chain: str, values: tuple[str, ...]
 ) -> Chained:
-    if reference.type is not ParamType.REFERENCE:
-        raise bad_request(f"Search parameter {reference.name!r} is not a reference: it cannot be chained")
     if "." in chain:
         raise bad_request(f"Chains of more than one level are not supported by this server: {reference.name}.{chain}")
     chained_name, _, modifier = chain.partition(":")
