@@ -8,7 +8,6 @@ each entry's interaction, as for the same request sent alone.
 """
 
 import base64
-import copy
 from collections.abc import Callable
 from dataclasses import replace
 from http import HTTPStatus
@@ -95,7 +94,8 @@ def _entry_request(index: int, entry: dict[str, Any]) -> FhirRequest:
     if method not in (*WRITE_METHODS, "GET", "HEAD"):
         raise bad_request(f"{where}.method {method!r} is not supported", expression=f"{where}.method")
     url = urlsplit(request["url"])
-    body = copy.deepcopy(entry.get("resource"))
+    # A copy (through JSON: several times faster than deepcopy), as references get rewritten.
+    body = orjson.loads(orjson.dumps(entry["resource"])) if "resource" in entry else None
     if method == "PATCH":
         body = _patch_document(index, body)
     elif method in ("POST", "PUT") and body is None:

@@ -10,6 +10,8 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import orjson
+
 from .indexing import parse_conditional_reference, references
 from .outcomes import FhirStoreError, bad_request
 from .repository import Repository
@@ -38,11 +40,15 @@ def criteria_of(res_type: str, criteria: str, base: str) -> list[tuple[str, str]
     return parse_qsl(query, keep_blank_values=True)
 
 
-def match_one(repo: Repository, res_type: str, criteria: str, base: str) -> str | None:
-    """The id of the one `res_type` resource matching `criteria`; None for none, 412 for several."""
+def match_one(repo: Repository, res_type: str, criteria: str, base: str, *, lock: bool = True) -> str | None:
+    """The id of the one `res_type` resource matching `criteria`; None for none, 412 for several.
+
+    `lock` serialises the transactions matching the same criteria, so that two conditional
+    creates cannot both find nothing.
+    """
     pairs = criteria_of(res_type, criteria, base)
-    # Two transactions creating on the same criteria must not both find nothing.
-    repo.lock(f"{res_type}?{sorted(pairs)}")
+    if lock:
+        repo.lock(f"{res_type}?{sorted(pairs)}")
     ids = repo.match(res_type, parse_criteria(res_type, pairs), 2)
     if len(ids) > 1:
         raise FhirStoreError.of(
@@ -56,7 +62,9 @@ def resolve_references(repo: Repository, body: Any, base: str) -> None:
     included) at the one resource it matches: as HAPI FHIR does, in any create or update."""
     if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
         return
-    resolved: dict[str, str] = {}
+    if b"?" not in orjson.dumps(body):
+        return  # no conditional reference anywhere: nothing to walk (serialising is faster)
+    resolved = repo.resolved_references
     for path, node in references(body, body["resourceType"], contained=True):
         reference = node["reference"]
         conditional = parse_conditional_reference(reference)
@@ -70,7 +78,7 @@ def resolve_references(repo: Repository, body: Any, base: str) -> None:
 def resolve_reference(repo: Repository, res_type: str, criteria: str, base: str, where: str) -> str:
     """`Type/id` of the one resource a conditional reference (`Type?criteria`) at `where` means."""
     try:
-        matched = match_one(repo, res_type, criteria, base)
+        matched = match_one(repo, res_type, criteria, base, lock=False)
     except FhirStoreError as error:
         if error.status == 412:
             raise FhirStoreError.of(

@@ -41,6 +41,10 @@ class Repository(Protocol):
     reference and delete resources in any entry order.
     """
 
+    # What each conditional reference (`Practitioner?identifier=...`) resolved to in this
+    # transaction: a Synthea patient bundle names the same clinician in hundreds of entries.
+    resolved_references: dict[str, str]
+
     def read(self, res_type: str, res_id: str) -> Stored | None:
         """The current version (a deletion's `content` is None), or None if never stored."""
 

@@ -96,7 +96,11 @@ class SqlRepository:
         self._save_elsewhere = save_elsewhere
         self._page_lifetime = page_lifetime
         self._is_postgres = conn.dialect.name == "postgresql"
+        self.resolved_references: dict[str, str] = {}
         self._references: dict[tuple[str, str], str] = {}
+        # Index rows of this transaction's writes, inserted together before anything reads
+        # the index tables: one statement per table instead of several per resource.
+        self._pending_rows: list[IndexRows] = []
         self._deleted: list[tuple[str, str]] = []
 
     # -- reads ---------------------------------------------------------------------------
@@ -129,12 +133,15 @@ class SqlRepository:
         return load_current(self.conn, pks)
 
     def match(self, res_type: str, conditions: list[Condition], limit: int = 2) -> list[str]:
+        self.flush()
         return matching_ids(self.conn, res_type, conditions, limit)
 
     def search(self, query: SearchQuery, raw_query: list[tuple[str, str]]) -> SearchPage:
+        self.flush()
         return run_search(self.conn, query, raw_query, self._save_list)
 
     def page(self, search_id: str, offset: int, count: int) -> SearchPage:
+        self.flush()
         stored = paging.load(self.conn, search_id, now())
         return stored_page(self.conn, stored, offset, count)
 
@@ -259,6 +266,7 @@ class SqlRepository:
 
     def verify(self) -> None:
         """Refuse the transaction if a reference dangles or a deletion left a referrer."""
+        self.flush()
         self._verify_references()
         self._verify_deletions()
         self._references.clear()
@@ -284,7 +292,7 @@ class SqlRepository:
 
     def _index(self, pk: int, content: dict[str, Any]) -> None:
         rows = index_rows(content, pk)
-        self._insert_index_rows([rows])
+        self._pending_rows.append(rows)
         for link in rows.links:
             self._references.setdefault((link["target_type"], link["target_id"]), link["path"])
 
@@ -303,7 +311,14 @@ class SqlRepository:
             if values:
                 self.conn.execute(_INDEX_INSERTS[table.name], values)
 
+    def flush(self) -> None:
+        """Insert the index rows of the writes so far (before the transaction commits)."""
+        if self._pending_rows:
+            self._insert_index_rows(self._pending_rows)
+            self._pending_rows = []
+
     def _unindex(self, pk: int) -> None:
+        self.flush()
         for statement in _INDEX_DELETES:
             self.conn.execute(statement, {"pk_": pk})
 

@@ -73,7 +73,10 @@ class FhirStore:
         for attempt in range(1, _WRITE_ATTEMPTS + 1):
             try:
                 with self._writer.begin() as conn:
-                    return work(SqlRepository(conn, page_lifetime=self._page_lifetime))
+                    repository = SqlRepository(conn, page_lifetime=self._page_lifetime)
+                    result = work(repository)
+                    repository.flush()
+                    return result
             except (IntegrityError, OperationalError) as error:
                 if attempt == _WRITE_ATTEMPTS or not _is_transient(error):
                     raise
