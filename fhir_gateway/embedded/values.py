@@ -54,9 +54,26 @@ def date_range(text: str) -> tuple[datetime, datetime]:
         if parts["fraction"]:
             start = start.replace(microsecond=int((parts["fraction"][1:] + "000000")[:6]))
             span = timedelta(microseconds=1)
-    offset = _offset(parts["tz"])
-    start = start - offset
-    return start, start + span - timedelta(microseconds=1)
+    # In microseconds, so that a time zone may carry a moment past either end of the
+    # calendar (00:30+01:00 on 0001-01-01 is before it in UTC): the range stops at the ends.
+    low = _micros(start) - _micros_of(_offset(parts["tz"]))
+    high = low + _micros_of(span) - 1
+    return _moment(low), _moment(high)
+
+
+_ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros_of(duration: timedelta) -> int:
+    return duration // _ONE_MICROSECOND
+
+
+def _micros(moment: datetime) -> int:
+    return _micros_of(moment - EARLIEST)
+
+
+def _moment(micros: int) -> datetime:
+    return EARLIEST + timedelta(microseconds=min(max(micros, 0), _micros(LATEST)))
 
 
 def _before(moment: datetime | None) -> datetime:

@@ -6,6 +6,7 @@ takes it as the truth.
 """
 
 import re
+from collections import Counter
 
 from ..outcomes import bad_request
 from ..search_parameters import RESOURCE_COLUMNS, ParamType, SearchParam, params_for, types_with_param
@@ -42,7 +43,10 @@ _UNSUPPORTED_TYPES = (ParamType.COMPOSITE, ParamType.SPECIAL)
 def parse_query(resource_type: str, query: list[tuple[str, str]]) -> SearchQuery:
     """Split a query string into conditions and result controls; anything unknown is a 400."""
     if len(query) > MAX_PARAMETERS:
-        raise bad_request(f"Too many search parameters: {len(query)} (at most {MAX_PARAMETERS})")
+        most, times = Counter(name for name, _ in query).most_common(1)[0]
+        raise bad_request(
+            f"Too many search parameters: {len(query)} (at most {MAX_PARAMETERS}); {most!r} is given {times} times"
+        )
     parsed = SearchQuery(resource_type)
     for name, value in query:
         if len(value) > MAX_VALUE_LENGTH:
