@@ -7,6 +7,7 @@ specify behaviour only the embedded store can be set up for (or is held to), and
 
 import warnings
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -105,3 +106,14 @@ def small_body_fhir(embedded_database_url: str) -> Iterator[httpx.Client]:
 def tag() -> Tag:
     """A tag unique to this test: every resource it writes carries it, every search filters on it."""
     return Tag.new()
+
+
+@pytest.fixture
+def short_lived_pages_fhir(embedded_database_url: str) -> Iterator[httpx.Client]:
+    """A second embedded store on the same database whose page links expire as they are made."""
+    store = EmbeddedStore(embedded_database_url, page_lifetime=timedelta(0))
+    try:
+        with _embedded_client(store) as client:
+            yield client
+    finally:
+        store.dispose()
