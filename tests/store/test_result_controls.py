@@ -19,3 +19,16 @@ def test_ascii_digits_are_taken() -> None:
     query = parse_query("Patient", [("_count", "7"), ("_offset", "30")])
 
     assert (query.count, query.offset) == (7, 30)
+
+
+def test_an_underscore_name_r4_does_not_define_is_ignored_as_hapi_does() -> None:
+    query = parse_query("Patient", [("_totalMethod", "count"), ("_foo", "1"), ("family", "X")])
+
+    assert [condition.param.name for condition in query.conditions] == ["family"]  # type: ignore[union-attr]
+
+
+def test_a_special_parameter_the_store_does_not_do_is_refused_naming_it() -> None:
+    for name in ("_filter", "_list", "_text", "_content"):
+        with pytest.raises(FhirStoreError) as refused:
+            parse_query("Patient", [(name, "x")])
+        assert name in str(refused.value)

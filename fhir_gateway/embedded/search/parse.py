@@ -14,7 +14,7 @@ from .query import MAX_COUNT, AllOf, Chained, Composite, Condition, Criterion, I
 
 # Parameters that shape the result rather than select resources; `_format` and `_pretty` are
 # handled by the HTTP layer and tolerated here. `_totalMethod` (fhirpy sends it with
-# `_count=0`) is not R4's: HAPI FHIR ignores it, and so does the store.
+# `_count=0`) is not R4's: HAPI FHIR ignores it, as every `_` name it does not know.
 CONTROL_PARAMS = frozenset(
     {"_count", "_offset", "_sort", "_total", "_include", "_revinclude", "_summary", "_elements", "_format", "_pretty"}
 )
@@ -51,7 +51,7 @@ def parse_query(resource_type: str, query: list[tuple[str, str]]) -> SearchQuery
     for name, value in query:
         if len(value) > MAX_VALUE_LENGTH:
             raise bad_request(f"The value of search parameter {name!r} is longer than {MAX_VALUE_LENGTH} characters")
-        if name in IGNORED_PARAMS:
+        if name in IGNORED_PARAMS or _unknown_control(resource_type, name):
             continue
         if name in CONTROL_PARAMS:
             _apply_control(parsed, name, value)
@@ -60,6 +60,21 @@ def parse_query(resource_type: str, query: list[tuple[str, str]]) -> SearchQuery
         else:
             parsed.conditions.append(parse_condition(resource_type, name, value))
     return parsed
+
+
+def _unknown_control(resource_type: str, name: str) -> bool:
+    """An `_`-named parameter R4 does not define (`_totalMethod`, `_foo`): HAPI FHIR ignores
+    those, and so does the store; an unknown name without `_` is refused."""
+    base = name.split(":", 1)[0]
+    return (
+        base.startswith("_")
+        and base not in CONTROL_PARAMS
+        and base not in _KNOWN_CONTROLS
+        and base not in params_for(resource_type)
+    )
+
+
+_KNOWN_CONTROLS = frozenset({"_has", "_include", "_revinclude", "_filter", "_list", "_type", "_contained"})
 
 
 def parse_criteria(resource_type: str, query: list[tuple[str, str]]) -> list[Condition]:
@@ -78,6 +93,8 @@ def parse_condition(resource_type: str, name: str, value: str) -> Condition:
         return _reverse(resource_type, name, values)
     head, dot, chain = name.partition(".")
     base_name, _, modifier = head.partition(":")
+    if base_name in _KNOWN_CONTROLS:
+        raise bad_request(f"Search parameter {base_name!r} is not supported by this server")
     param = _known(resource_type, base_name)
     if dot:
         if param.type is not ParamType.REFERENCE:
@@ -100,7 +117,9 @@ def _known(resource_type: str, name: str) -> SearchParam:
 
 
 def _criterion(resource_type: str, param: SearchParam, modifier: str | None, values: tuple[str, ...]) -> Criterion:
-    if param.type in _UNSUPPORTED_TYPES and param.name not in RESOURCE_COLUMNS:
+    if param.name not in RESOURCE_COLUMNS and (param.type in _UNSUPPORTED_TYPES or not param.expressions):
+        # Without an expression (`_text`, `_content`, `_query`) there is nothing indexed to
+        # search: an empty answer would look like the truth.
         raise bad_request(f"Search parameter {param.name!r} ({param.type}) is not supported by this server")
     if modifier == "missing":
         if values not in (("true",), ("false",)):

@@ -23,10 +23,10 @@ from ..schema import (
     uri_index,
 )
 from ..search_parameters import ParamType, SearchParam
-from ..values import date_range, fold
+from ..values import EARLIEST, LATEST, date_range, fold, now
 from .query import AllOf, Chained, Composite, Condition, Criterion, Reverse
 
-_PREFIX = re.compile(r"^(eq|ne|lt|gt|le|ge|sa|eb|>=|<=|>|<)")
+_PREFIX = re.compile(r"^(eq|ne|lt|gt|le|ge|sa|eb|ap|>=|<=|>|<)")
 # The comparison prefixes of DSTU2, which clients such as fhirclient still send.
 _OLD_PREFIXES = {">=": "ge", "<=": "le", ">": "gt", "<": "lt"}
 _TABLES: dict[ParamType, Table] = {
@@ -232,6 +232,12 @@ def _date_bounds(value: str) -> tuple[str, object, object]:
         low, high = date_range(text)
     except ValueError:
         raise bad_request(f"Invalid date/time in search: {value[:100]!r}") from None
+    if prefix == "ap":
+        # R4: approximately, within 10% of the gap between now and the date asked.
+        moment = now()
+        gap = max(abs(moment - low), abs(moment - high)) / 10
+        low = low - gap if low - EARLIEST > gap else EARLIEST
+        high = high + gap if LATEST - high > gap else LATEST
     return prefix, low, high
 
 
@@ -248,6 +254,8 @@ def _range_clause(low_column, high_column, prefix: str, low, high) -> ColumnElem
         return low_column <= high
     if prefix == "ge":
         return high_column >= low
+    if prefix == "ap":
+        return and_(low_column <= high, high_column >= low)
     if prefix == "sa":
         return low_column > high
     if prefix == "eb":
@@ -286,6 +294,10 @@ def _quantity_clause(kind: ParamType, value: str, columns: _QuantityColumns = _Q
     if prefix in ("eq", "ne"):
         low, high = float(number - half), float(number + half)
         clause = and_(columns.low >= low, columns.high < high)
+    elif prefix == "ap":
+        # R4: approximately, within 10% of the value.
+        margin = abs(number) / 10
+        clause = _range_clause(columns.low, columns.high, "ap", float(number - margin), float(number + margin))
     else:
         clause = _range_clause(columns.low, columns.high, prefix, float(number), float(number))
     if unit:
