@@ -29,6 +29,7 @@ per second), the p50/p95 of one patient transaction, and the CPU the server used
 per resource as shares of HAPI's.
 
     .venv/bin/python bench/synthea.py [--patients 20] [--encounters 12] [--rounds 3] [--warmup-patients 40]
+    (`--warmup-patients 0 --rounds 1`: an export loaded into freshly started servers)
                                       [--concurrency 1] [--only embedded|hapi] [--hapi-url URL]
                                       [--style 3.x|2.x] [--seed 2026] [--salt bench]
 """
@@ -201,9 +202,10 @@ async def load(server: Server, made: SyntheaSet, concurrency: int) -> Load:
     return Load(seconds, made.entries, latencies, used)
 
 
-async def measure(server: Server, warm_up: SyntheaSet, rounds: list[SyntheaSet], concurrency: int) -> list[Load]:
-    print(f"{server.label}: warming up with {warm_up.entries:,} entries…", flush=True)
-    await load(server, warm_up, concurrency)
+async def measure(server: Server, warm_up: SyntheaSet | None, rounds: list[SyntheaSet], concurrency: int) -> list[Load]:
+    if warm_up is not None:
+        print(f"{server.label}: warming up with {warm_up.entries:,} entries…", flush=True)
+        await load(server, warm_up, concurrency)
     loads = []
     for number, made in enumerate(rounds, start=1):
         print(f"{server.label}: round {number}, {made.entries:,} entries…", flush=True)
@@ -239,8 +241,8 @@ def main() -> None:
         "--salt", default="bench", help="salt of the export's identifiers: another one loads other hospitals"
     )
     arguments = parser.parse_args()
-    if min(arguments.patients, arguments.encounters, arguments.warmup_patients, arguments.rounds) < 1:
-        parser.error("--patients, --encounters, --warmup-patients and --rounds must be at least 1")
+    if min(arguments.patients, arguments.encounters, arguments.rounds) < 1 or arguments.warmup_patients < 0:
+        parser.error("--patients, --encounters and --rounds must be at least 1, --warmup-patients at least 0")
     if arguments.concurrency < 1:
         parser.error("--concurrency must be at least 1")
 
@@ -256,11 +258,13 @@ def main() -> None:
     # Each round loads other hospitals, clinicians and patients, of the same shape and size.
     rounds = [export(arguments.patients, f"{arguments.salt}-{number}") for number in range(1, arguments.rounds + 1)]
     made = rounds[0]
-    warm_up = export(arguments.warmup_patients, f"{arguments.salt}-warm-up")
+    # No warm-up measures what a user loading an export into a freshly started server sees.
+    warm_up = export(arguments.warmup_patients, f"{arguments.salt}-warm-up") if arguments.warmup_patients else None
+    warmed = f"after a warm-up of {warm_up.entries:,} entries" if warm_up else "on freshly started servers"
     print(
         f"Synthea {arguments.style} export: {len(made.bundles)} bundles ({arguments.patients} patients,"
         f" {arguments.encounters} encounters each), {made.entries:,} entries, {arguments.rounds} rounds (the best"
-        f" counts) after a warm-up of {warm_up.entries:,} entries; {arguments.concurrency} transaction(s) in flight"
+        f" counts) {warmed}; {arguments.concurrency} transaction(s) in flight"
     )
     measured: dict[str, list[Load]] = {}
     with tempfile.TemporaryDirectory() as folder:
