@@ -143,7 +143,7 @@ class SqlRepository:
     def page(self, search_id: str, offset: int, count: int) -> SearchPage:
         self.flush()
         stored = paging.load(self.conn, search_id, now())
-        return stored_page(self.conn, stored, offset, count)
+        return stored_page(self.conn, stored, offset, count, self._save_list)
 
     def history(
         self, *, res_type: str | None, res_id: str | None, since: datetime | None, offset: int, count: int

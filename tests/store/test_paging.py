@@ -3,8 +3,11 @@ last stored match that still matches, so that a walk through every page misses n
 
 from typing import Any
 
+from sqlalchemy import select
+
 from fhir_gateway.embedded import EmbeddedStore
 from fhir_gateway.embedded.requests import FhirRequest
+from fhir_gateway.embedded.schema import search_results
 from fhir_gateway.embedded.search import paging
 
 BASE = "http://testserver/fhir"
@@ -47,6 +50,11 @@ def test_a_walk_past_the_first_chunk_sees_every_match_once(tmp_path: Any, monkey
         if query is None:
             break
         bundle = _get(store, "", query)
+    with store.engine.connect() as conn:
+        saved = conn.execute(select(search_results.c.complete, search_results.c.pks)).one()
     store.dispose()
 
     assert seen == [patient for patient in ids if patient != deleted_ahead]
+    # The list was extended once, for good: later pages are cut from it, not from a new search.
+    assert saved.complete
+    assert len(saved.pks) == 8 * 22

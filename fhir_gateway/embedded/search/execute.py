@@ -55,12 +55,13 @@ def run_search(conn: Connection, query: SearchQuery, raw_query: list[tuple[str, 
     return _page(conn, query, raw_query, base, stored.pks[: query.count + 1], 0, stored.search_id, stored.total)
 
 
-def stored_page(conn: Connection, stored: paging.StoredList, offset: int, count: int) -> SearchPage:
+def stored_page(conn: Connection, stored: paging.StoredList, offset: int, count: int, save: SaveList) -> SearchPage:
     query = parse_query(stored.res_type, stored.query)
     query.count = count
     if offset + count >= len(stored.pks) and not stored.complete:
         base = matching(query.resource_type, query.conditions)
-        paging.extend(conn, stored, _sorted(conn, query, base, 2**62, 0))
+        paging.extend(stored, _sorted(conn, query, base, 2**62, 0))
+        save(stored)
     pks = stored.pks[offset : offset + count + 1]
     page = _page(conn, query, stored.query, None, pks, offset, stored.search_id, stored.total)
     if page.total is None and not page.has_next:

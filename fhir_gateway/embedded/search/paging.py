@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select
 
 from ..outcomes import FhirStoreError
 from ..schema import search_results
@@ -29,11 +29,16 @@ class StoredList:
     pks: list[int]
     complete: bool
     total: int | None
+    # Set once saved: when the search ran, and when its links stop answering.
+    created: datetime | None = None
+    expires: datetime | None = None
 
 
 def save(conn: Connection, stored: StoredList, moment: datetime, lifetime: timedelta) -> None:
+    """Save a new list, or the longer list of one saved before (its expiry unchanged)."""
     # Expired lists go as new ones come: the table holds only lists still in use.
     conn.execute(delete(search_results).where(search_results.c.expires < moment))
+    conn.execute(delete(search_results).where(search_results.c.search_id == stored.search_id))
     conn.execute(
         insert(search_results),
         {
@@ -43,8 +48,8 @@ def save(conn: Connection, stored: StoredList, moment: datetime, lifetime: timed
             "pks": _packed(stored.pks),
             "complete": stored.complete,
             "total": stored.total,
-            "created": moment,
-            "expires": moment + lifetime,
+            "created": stored.created or moment,
+            "expires": stored.expires or moment + lifetime,
         },
     )
 
@@ -54,21 +59,19 @@ def load(conn: Connection, search_id: str, moment: datetime) -> StoredList:
     if row is None or row.expires < moment:
         raise FhirStoreError.of(410, f'Search ID "{search_id[:64]}" does not exist and may have expired')
     query = [(name, value) for name, value in orjson.loads(row.query)]
-    return StoredList(row.search_id, row.res_type, query, _unpacked(row.pks), row.complete, row.total)
+    return StoredList(
+        row.search_id, row.res_type, query, _unpacked(row.pks), row.complete, row.total, row.created, row.expires
+    )
 
 
-def extend(conn: Connection, stored: StoredList, all_matches: list[int]) -> None:
-    """Complete `stored.pks` with the matches that follow its last still-matching one."""
+def extend(stored: StoredList, all_matches: list[int]) -> None:
+    """Complete `stored.pks` with the matches that follow its last still-matching one (the
+    caller saves it again)."""
     position = {pk: index for index, pk in enumerate(all_matches)}
     anchor = next((position[pk] for pk in reversed(stored.pks) if pk in position), -1)
     seen = set(stored.pks)
     stored.pks += [pk for pk in all_matches[anchor + 1 :] if pk not in seen]
     stored.complete = True
-    conn.execute(
-        update(search_results)
-        .where(search_results.c.search_id == stored.search_id)
-        .values(pks=_packed(stored.pks), complete=True)
-    )
 
 
 def new_search_id() -> str:
