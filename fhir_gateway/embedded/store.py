@@ -66,7 +66,10 @@ class FhirStore:
         if request.method in WRITE_METHODS:
             return self.write(lambda repo: _verified(repo, request, base))
         with self.engine.connect() as conn:
-            return dispatch(self._reader(conn), request, base)
+            response = dispatch(self._reader(conn), request, base)
+            # Reads write nothing, except a search's result list on a one-connection database.
+            conn.commit()
+            return response
 
     def write(self, work: Callable[[SqlRepository], T]) -> T:
         """Run `work` in one write transaction, committed when it returns."""

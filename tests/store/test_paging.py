@@ -58,3 +58,18 @@ def test_a_walk_past_the_first_chunk_sees_every_match_once(tmp_path: Any, monkey
     # The list was extended once, for good: later pages are cut from it, not from a new search.
     assert saved.complete
     assert len(saved.pks) == 8 * 22
+
+
+def test_page_links_answer_on_an_in_memory_database() -> None:
+    store = EmbeddedStore("sqlite://")
+    for index in range(3):
+        body = {"resourceType": "Patient", "name": [{"family": f"Memory{index}"}]}
+        store.handle(FhirRequest("POST", "Patient", body=body), BASE)
+
+    first = _get(store, "Patient", [("_count", "2")])
+    query = _next(first)
+    assert query is not None
+    second = _get(store, "", query)
+    store.dispose()
+
+    assert len(first["entry"]) + len(second["entry"]) == 3
