@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ["fhir_gateway", "mappers", "generators", "tests", "bench"]
+SOURCES = ["fhir_gateway", "mappers", "generators", "tests", "bench", "scripts"]
 
 
 @pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["lint", "format"])
