@@ -218,20 +218,31 @@ CpuClock = Callable[[], float | None]
 
 
 def process_cpu(pid: int) -> CpuClock:
-    """The CPU seconds process `pid` has used so far, every thread of it (None without /proc).
+    """The CPU seconds process `pid` and its children (uvicorn's workers) have used so far,
+    every thread of them (None without /proc).
 
     Unlike req/s, CPU per request hardly changes when other programs load the machine.
     """
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    stat = Path(f"/proc/{pid}/stat")
 
-    def used() -> float | None:
+    def stat(path: Path) -> list[str] | None:
         try:
-            # After the command name (in parentheses, which may hold spaces): utime, stime are the 12th, 13th.
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            # After the command name (in parentheses, which may hold spaces): ppid is the 2nd
+            # field, utime and stime the 12th and 13th.
+            return path.read_text().rsplit(")", 1)[1].split()
         except OSError:
             return None
-        return (int(fields[11]) + int(fields[12])) / ticks
+
+    def used() -> float | None:
+        own = stat(Path(f"/proc/{pid}/stat"))
+        if own is None:
+            return None
+        total = int(own[11]) + int(own[12])
+        for path in Path("/proc").glob("[0-9]*/stat"):
+            fields = stat(path)
+            if fields is not None and int(fields[1]) == pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / ticks
 
     return used
 

@@ -4,12 +4,14 @@ the environment and `.env`."""
 
 import importlib.util
 import logging
+import os
 import subprocess
 import sys
 
 import typer
 import uvicorn
 
+from fhir_gateway import store_app
 from fhir_gateway.app import create_app
 from fhir_gateway.embedded import EmbeddedStore
 from fhir_gateway.observability import logging_config
@@ -39,17 +41,25 @@ def serve() -> None:
 def fhir() -> None:
     """Serve the embedded FHIR store alone on HOST:FHIR_PORT, under /fhir."""
     settings = Settings()
+    # Opened here first, so that the schema exists (and is upgraded) before workers open it.
     store = EmbeddedStore(settings.embedded_database_url, max_body_bytes=settings.fhir_max_body_bytes)
+    workers = 1 if store_app.in_memory(settings.embedded_database_url) else settings.fhir_workers or os.cpu_count() or 1
+    served = {
+        "host": settings.host,
+        "port": settings.fhir_port,
+        "log_config": logging_config(settings.log_level),
+        "log_level": settings.log_level.lower(),
+        # uvicorn's access log would write search URLs, whose values may name patients.
+        "access_log": False,
+    }
     try:
-        uvicorn.run(
-            store.app,
-            host=settings.host,
-            port=settings.fhir_port,
-            log_config=logging_config(settings.log_level),
-            log_level=settings.log_level.lower(),
-            # uvicorn's access log would write search URLs, whose values may name patients.
-            access_log=False,
-        )
+        if workers == 1:
+            uvicorn.run(store.app, **served)
+            return
+        store.dispose()
+        # Each worker process serves its own store on the same database: SQLite in WAL mode
+        # and PostgreSQL both take writers from several processes.
+        uvicorn.run(f"{store_app.__name__}:create", factory=True, workers=workers, **served)
     finally:
         store.dispose()
 

@@ -17,6 +17,12 @@ class Settings(BaseSettings):
     fhir_port: int = Field(
         8090, ge=1, le=65535, description="Port of the stand-alone embedded FHIR server (`make fhir`)."
     )
+    fhir_workers: int = Field(
+        0,
+        ge=0,
+        description="Worker processes of the stand-alone embedded FHIR server: 0 for one per CPU (one for an "
+        "in-memory database).",
+    )
 
     fhir_base_url: str = Field(EMBEDDED, description="FHIR server base URL, or `embedded` for the in-process store.")
     embedded_database_url: str = Field(

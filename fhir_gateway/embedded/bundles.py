@@ -23,6 +23,7 @@ from .outcomes import FhirStoreError, bad_request
 from .repository import Repository
 from .requests import FhirRequest, FhirResponse
 from .storage import new_id
+from .validation import check_content
 from .values import instant
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
@@ -40,9 +41,44 @@ def bundle_type(body: Any) -> str:
     return kind
 
 
-def transaction(repo: Repository, body: dict[str, Any], base: str, *, representation: bool) -> dict[str, Any]:
-    """Every entry inside `repo`'s transaction; any failure raises and so rolls all back."""
-    requests = [_entry_request(index, entry) for index, entry in enumerate(_entries(body))]
+def checked_entries(body: dict[str, Any]) -> frozenset[int]:
+    """The entries whose resource passes `check_content`: checked before the write transaction
+    takes its lock, so that validation, the costliest part of a write, runs beside other
+    writers. An entry that fails is left to fail where it runs, in its turn."""
+    checked = set()
+    for index, entry in enumerate(_entries(body)):
+        if _content_passes(entry):
+            checked.add(index)
+    return frozenset(checked)
+
+
+def _content_passes(entry: dict[str, Any]) -> bool:
+    request, resource = entry.get("request"), entry.get("resource")
+    if not isinstance(request, dict) or not isinstance(request.get("url"), str) or not isinstance(resource, dict):
+        return False
+    if str(request.get("method")).upper() not in ("POST", "PUT"):
+        return False
+    resource_type = urlsplit(request["url"]).path.strip("/").split("/")[0]
+    try:
+        check_content(resource, resource_type)
+    except FhirStoreError:
+        return False
+    return True
+
+
+def transaction(
+    repo: Repository,
+    body: dict[str, Any],
+    base: str,
+    *,
+    representation: bool,
+    checked: frozenset[int] = frozenset(),
+) -> dict[str, Any]:
+    """Every entry inside `repo`'s transaction; any failure raises and so rolls all back.
+    `checked` names the entries whose content `checked_entries` found valid."""
+    requests = [
+        _entry_request(index, entry, content_checked=index in checked) for index, entry in enumerate(_entries(body))
+    ]
     requests = _resolve_placeholders(repo, requests, _entries(body), base)
     responses: list[FhirResponse | None] = [None] * len(requests)
     for index in sorted(range(len(requests)), key=lambda i: _ORDER.get(requests[i].method, 4)):
@@ -61,7 +97,7 @@ def batch(run: InTransaction, body: dict[str, Any], base: str, *, representation
     for index, entry in enumerate(_entries(body)):
         request = None
         try:
-            request = _entry_request(index, entry)
+            request = _entry_request(index, entry, content_checked=_content_passes(entry))
             answered.append((request, run(lambda repo, request=request: _checked(repo, request, base))))
         except FhirStoreError as error:
             answered.append((request, FhirResponse(error.status, error.outcome())))
@@ -81,7 +117,7 @@ def _entries(body: dict[str, Any]) -> list[dict[str, Any]]:
     return entries
 
 
-def _entry_request(index: int, entry: dict[str, Any]) -> FhirRequest:
+def _entry_request(index: int, entry: dict[str, Any], *, content_checked: bool = False) -> FhirRequest:
     request = entry.get("request")
     where = f"Bundle.entry[{index}].request"
     if (
@@ -107,6 +143,7 @@ def _entry_request(index: int, entry: dict[str, Any]) -> FhirRequest:
         body=body,
         if_match=request.get("ifMatch"),
         if_none_exist=request.get("ifNoneExist"),
+        content_checked=content_checked,
     )
 
 

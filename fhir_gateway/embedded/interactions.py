@@ -143,7 +143,7 @@ def _history(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
 def _create(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
     res_type = request.segments[0]
     resolve_references(repo, request.body, base)
-    resource = validate(request.body, res_type)
+    resource = validate(request.body, res_type, content_checked=request.content_checked)
     if request.if_none_exist:
         existing = match_one(repo, res_type, request.if_none_exist, base)
         if existing is not None:
@@ -157,7 +157,7 @@ def _update(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
     res_type, res_id = request.segments[:2]
     require_valid_id(res_id)
     resolve_references(repo, request.body, base)
-    resource = validate(request.body, res_type)
+    resource = validate(request.body, res_type, content_checked=request.content_checked)
     if "id" not in resource:
         raise bad_request("Can not update resource: the resource body must contain an id element", expression="id")
     if resource["id"] != res_id:
@@ -171,7 +171,7 @@ def _update(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
 def _conditional_update(repo: Repository, request: FhirRequest, base: str) -> FhirResponse:
     res_type = request.segments[0]
     resolve_references(repo, request.body, base)
-    resource = validate(request.body, res_type)
+    resource = validate(request.body, res_type, content_checked=request.content_checked)
     matched = match_one(repo, res_type, urlencode(request.query), base)
     if matched is None:
         res_id = resource.get("id") or new_id()

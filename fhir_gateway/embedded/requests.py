@@ -17,6 +17,8 @@ class FhirRequest:
     if_none_exist: str | None = None
     # The id a transaction reserved for a POST entry whose fullUrl others reference.
     assigned_id: str | None = None
+    # The body passed `validation.check_content` before the write transaction began.
+    content_checked: bool = False
 
     @property
     def segments(self) -> list[str]:

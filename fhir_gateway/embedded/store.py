@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import TypeVar
 
@@ -12,12 +13,13 @@ from sqlalchemy.pool import StaticPool
 from . import bundles
 from .database import create_store_engine, ping, writer
 from .interactions import WRITE_METHODS, dispatch
-from .outcomes import bad_request
+from .outcomes import FhirStoreError, bad_request
 from .requests import FhirRequest, FhirResponse
 from .schema import resources
 from .search import DEFAULT_PAGE_LIFETIME, StoredList
 from .storage import SqlRepository
 from .upgrade import upgrade
+from .validation import check_content
 
 # Two writers racing to create the same id: the loser's unique-key violation is retried,
 # and the retry finds the winner's row and updates it instead.
@@ -57,14 +59,18 @@ class FhirStore:
         if request.is_bundle:
             kind = bundles.bundle_type(request.body)
             if kind == "transaction":
+                checked = bundles.checked_entries(request.body)
                 body = self.write(
-                    lambda repo: bundles.transaction(repo, request.body, base, representation=representation)
+                    lambda repo: bundles.transaction(
+                        repo, request.body, base, representation=representation, checked=checked
+                    )
                 )
             else:
                 body = bundles.batch(self.write, request.body, base, representation=representation)
             return FhirResponse(200, body)
         if request.method in WRITE_METHODS:
-            return self.write(lambda repo: _verified(repo, request, base))
+            checked = _content_checked(request)
+            return self.write(lambda repo: _verified(repo, checked, base))
         with self.engine.connect() as conn:
             response = dispatch(self._reader(conn), request, base)
             # Reads write nothing, except a search's result list on a one-connection database.
@@ -104,6 +110,19 @@ class FhirStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _content_checked(request: FhirRequest) -> FhirRequest:
+    """`request`, marked if its body passes `check_content`: checked before the write lock is
+    taken, so that validation runs beside other writers. A body that fails is left to fail in
+    the interaction, in the order it checks things."""
+    if request.method not in ("POST", "PUT") or not request.segments:
+        return request
+    try:
+        check_content(request.body, request.segments[0])
+    except FhirStoreError:
+        return request
+    return replace(request, content_checked=True)
 
 
 def _verified(repo: SqlRepository, request: FhirRequest, base: str) -> FhirResponse:

@@ -45,8 +45,26 @@ def require_valid_id(res_id: str) -> None:
         raise bad_request(f"Invalid resource id {res_id!r}: ids are 1-64 characters of A-Z a-z 0-9 - .")
 
 
-def validate(body: Any, expected_type: str | None = None) -> dict[str, Any]:
-    """The body as a valid resource (of `expected_type` when given), or a 400 naming the path."""
+def validate(body: Any, expected_type: str | None = None, *, content_checked: bool = False) -> dict[str, Any]:
+    """The body as a valid resource (of `expected_type` when given), or a 400 naming the path.
+
+    `content_checked` says `check_content` passed on this body already (before the write
+    transaction began); its references are still checked here, after they were resolved.
+    """
+    if not content_checked:
+        check_content(body, expected_type)
+    for path, reference in unresolvable_references(body):
+        raise bad_request(
+            f"Reference {reference!r} in path {path} is neither relative (Type/id) nor local (#id): "
+            "this server resolves no other references",
+            expression=path,
+        )
+    return body
+
+
+def check_content(body: Any, expected_type: str | None = None) -> None:
+    """Refuse a body that is not a valid resource, references left aside: the costly part of
+    validation, which needs no database and so runs before a write transaction takes its lock."""
     if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
         raise bad_request("Request body is not a FHIR resource: a JSON object with a resourceType is required")
     resource_type = body["resourceType"]
@@ -66,13 +84,6 @@ def validate(body: Any, expected_type: str | None = None) -> dict[str, Any]:
     problems += _strictness_issues(instance, body, resource_type, resource_type)
     if problems:
         raise FhirStoreError(400, problems)
-    for path, reference in unresolvable_references(body):
-        raise bad_request(
-            f"Reference {reference!r} in path {path} is neither relative (Type/id) nor local (#id): "
-            "this server resolves no other references",
-            expression=path,
-        )
-    return body
 
 
 def _issue(resource_type: str, detail: Any) -> Issue:

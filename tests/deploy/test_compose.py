@@ -31,6 +31,7 @@ NOT_PASSED_TO_GATEWAY = {
     "HOST": "the image binds 0.0.0.0",
     "PORT": "the container port is fixed; PORT picks the published host port",
     "FHIR_PORT": "serves the embedded store alone, not used behind HAPI",
+    "FHIR_WORKERS": "serves the embedded store alone, not used behind HAPI",
     "EMBEDDED_DATABASE_URL": "the embedded store is not used behind HAPI",
     "FHIR_MAX_BODY_BYTES": "a limit of the embedded store",
 }
