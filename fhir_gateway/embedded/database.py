@@ -1,6 +1,14 @@
 """Engines for the embedded store: SQLite (file or memory) and PostgreSQL through psycopg 3."""
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: writers then wait on SQLite's own retries
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -35,6 +43,40 @@ def writer(engine: Engine) -> Engine:
     writers behind busy_timeout instead.
     """
     return engine.execution_options(**{_WRITE: True})
+
+
+class WriterQueue:
+    """Writers of one SQLite file, queued in turn across threads and processes.
+
+    SQLite lets a writer that finds the database locked sleep and retry (1, 2, 5 … 100 ms),
+    so writers from several worker processes idle between each other's transactions. Held
+    from before BEGIN IMMEDIATE to after COMMIT, a thread lock and an exclusive `flock` on a
+    file beside the database hand the turn over at once. PostgreSQL and in-memory databases
+    need no queue.
+    """
+
+    def __init__(self, lock_file: Path | None) -> None:
+        self._lock_file = lock_file
+        self._threads = threading.Lock()
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        if self._lock_file is None:
+            yield
+            return
+        with self._threads, self._lock_file.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def writer_queue(engine: Engine) -> WriterQueue:
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") or fcntl is None:
+        return WriterQueue(None)
+    return WriterQueue(Path(f"{url.database}-writers.lock"))
 
 
 def _sqlite_engine(url: str) -> Engine:

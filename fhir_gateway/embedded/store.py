@@ -11,7 +11,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from . import bundles
-from .database import create_store_engine, ping, writer
+from .database import create_store_engine, ping, writer, writer_queue
 from .interactions import WRITE_METHODS, dispatch
 from .outcomes import FhirStoreError, bad_request
 from .requests import FhirRequest, FhirResponse
@@ -39,6 +39,7 @@ class FhirStore:
         self.engine = create_store_engine(database_url)
         upgrade(self.engine)
         self._writer = writer(self.engine)
+        self._queue = writer_queue(self.engine)
         self._page_lifetime = page_lifetime
         # One shared connection (an in-memory database) cannot hold a second transaction:
         # a search's result list is then saved on the connection that read it.
@@ -81,7 +82,7 @@ class FhirStore:
         """Run `work` in one write transaction, committed when it returns."""
         for attempt in range(1, _WRITE_ATTEMPTS + 1):
             try:
-                with self._writer.begin() as conn:
+                with self._queue.turn(), self._writer.begin() as conn:
                     repository = SqlRepository(conn, page_lifetime=self._page_lifetime)
                     result = work(repository)
                     repository.flush()
