@@ -140,19 +140,6 @@ def element_path(text: str, resource_type: str) -> str | None:
     return path
 
 
-def _union_parts(text: str) -> list[str]:
-    parts, depth, current = [], 0, ""
-    for char in text:
-        depth += (char == "(") - (char == ")")
-        if char == "|" and depth == 0:
-            parts.append(current.strip())
-            current = ""
-        else:
-            current += char
-    parts.append(current.strip())
-    return parts
-
-
 class _NotCompiled(Exception):
     pass
 
@@ -326,7 +313,16 @@ def _balanced(text: str) -> bool:
 
 def _segments(text: str) -> list[str]:
     """`text` split on the dots outside parentheses and quotes."""
-    segments, depth, quoted, current = [], 0, False, ""
+    return _split(text, ".")
+
+
+def _union_parts(text: str) -> list[str]:
+    """`text` split on the unions (`|`) outside parentheses and quotes."""
+    return _split(text, "|")
+
+
+def _split(text: str, separator: str) -> list[str]:
+    parts, depth, quoted, current = [], 0, False, ""
     for char in text:
         if char == "'":
             quoted = not quoted
@@ -334,10 +330,10 @@ def _segments(text: str) -> list[str]:
             depth += 1
         elif not quoted and char == ")":
             depth -= 1
-        if char == "." and depth == 0 and not quoted:
-            segments.append(current.strip())
+        if char == separator and depth == 0 and not quoted:
+            parts.append(current.strip())
             current = ""
         else:
             current += char
-    segments.append(current.strip())
-    return segments
+    parts.append(current.strip())
+    return parts
