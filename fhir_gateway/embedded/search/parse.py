@@ -26,6 +26,7 @@ MAX_PARAMETERS = 100
 MAX_VALUES = 100
 MAX_VALUE_LENGTH = 4096
 MAX_OFFSET = 2**31 - 1
+MAX_CHAIN_DEPTH = 3
 _MAX_DIGITS = len(str(MAX_OFFSET))
 
 _UNESCAPED_COMMA = re.compile(r"(?<!\\),")
@@ -97,6 +98,8 @@ def parse_condition(resource_type: str, name: str, value: str) -> Condition:
         raise bad_request(f"Search parameter {base_name!r} is not supported by this server")
     param = _known(resource_type, base_name)
     if dot:
+        if name.count(".") > MAX_CHAIN_DEPTH:
+            raise bad_request(f"Chains of more than {MAX_CHAIN_DEPTH} links are not supported by this server: {name}")
         if param.type is not ParamType.REFERENCE:
             raise bad_request(f"Invalid chain {name!r}: {base_name} is not a reference parameter")
         return _chained(resource_type, param, modifier or None, chain, values)
@@ -169,11 +172,14 @@ def _modifier_allowed(param: SearchParam, modifier: str) -> bool:
 
 
 def _chained(
-    resource_type: str, reference: SearchParam, type_modifier: str | None, chain: str, values: tuple[str, ...]
+    resource_type: str,
+    reference: SearchParam,
+    type_modifier: str | None,
+    chain: str,
+    values: tuple[str, ...],
 ) -> Chained:
-    if "." in chain:
-        raise bad_request(f"Chains of more than one level are not supported by this server: {reference.name}.{chain}")
-    chained_name, _, modifier = chain.partition(":")
+    head, further, rest = chain.partition(".")
+    chained_name, _, modifier = head.partition(":")
     if type_modifier is not None:
         if not _TYPE_NAME.match(type_modifier) or (reference.targets and type_modifier not in reference.targets):
             raise bad_request(f"Invalid chain {reference.name}:{type_modifier}.{chain}: not a target type")
@@ -182,10 +188,22 @@ def _chained(
         inferred = reference.inferred_target
         candidates = (inferred,) if inferred else reference.targets
     target_types = types_with_param(chained_name, candidates)
+    if further:
+        # A link further on: only the types whose parameter is itself a reference lead on.
+        target_types = [t for t in target_types if params_for(t)[chained_name].type is ParamType.REFERENCE]
     if not target_types:
         raise bad_request(
             f"Invalid chain {reference.name}.{chain}: no resource type {reference.name} may point at "
-            f"has a search parameter {chained_name!r}"
+            f"has a {'reference ' if further else ''}search parameter {chained_name!r}"
+        )
+    if further:
+        return Chained(
+            resource_type,
+            reference,
+            tuple(
+                _chained(target, params_for(target)[chained_name], modifier or None, rest, values)
+                for target in target_types
+            ),
         )
     inner = tuple(
         _criterion(target, params_for(target)[chained_name], modifier or None, values) for target in target_types

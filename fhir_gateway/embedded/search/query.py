@@ -22,11 +22,12 @@ class Criterion:
 @dataclass(frozen=True)
 class Chained:
     """`subject:Patient.family=X`: the reference `reference` points at a resource, of one of
-    the types in `inner`, that matches that type's criterion."""
+    the types in `inner`, that matches that type's criterion (or, a chain further on,
+    `subject.organization.name=X`, that type's own chain)."""
 
     resource_type: str
     reference: SearchParam
-    inner: tuple[Criterion, ...]
+    inner: "tuple[Criterion | Chained, ...]"
 
 
 @dataclass(frozen=True)

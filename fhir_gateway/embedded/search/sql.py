@@ -106,7 +106,7 @@ def _rows(resource_type: str, param: SearchParam, clause: ColumnElement[bool], m
     name = param.name
     if param.type is ParamType.REFERENCE and modifier == "identifier":
         table, name = token_index, f"{param.name}:identifier"
-    return select(table.c.res_pk).where(table.c.res_type == resource_type, table.c.param == name, clause)
+    return _uncorrelated(select(table.c.res_pk).where(table.c.res_type == resource_type, table.c.param == name, clause))
 
 
 _ORDERED = (ParamType.DATE, ParamType.QUANTITY, ParamType.NUMBER)
@@ -341,8 +341,10 @@ def _composite_rows(composite: Composite) -> Select:
             else _quantity_clause(ParamType.QUANTITY, second, _SECOND_QUANTITY)
         )
         clauses.append(and_(_token_values((first,), _FIRST), second_clause))
-    return select(composite_index.c.res_pk).where(
-        composite_index.c.res_type == composite.resource_type, composite_index.c.param == param.name, or_(*clauses)
+    return _uncorrelated(
+        select(composite_index.c.res_pk).where(
+            composite_index.c.res_type == composite.resource_type, composite_index.c.param == param.name, or_(*clauses)
+        )
     )
 
 
@@ -373,30 +375,43 @@ def _reference_value(param: SearchParam, modifier: str | None, value: str) -> tu
 
 def _chained_rows(chained: Chained) -> Select:
     """Rows of `chained.reference` pointing at a resource matching one of its inner criteria."""
-    targets = resources.alias("chain_target")
+    targets = resources.alias()
     by_type = [
         and_(
             reference_index.c.target_type == inner.resource_type,
             reference_index.c.target_id.in_(
-                select(targets.c.res_id).where(
-                    targets.c.res_type == inner.resource_type, targets.c.pk.in_(criterion_rows(inner))
+                _uncorrelated(
+                    select(targets.c.res_id).where(
+                        targets.c.res_type == inner.resource_type,
+                        targets.c.pk.in_(_chained_rows(inner) if isinstance(inner, Chained) else criterion_rows(inner)),
+                    )
                 )
             ),
         )
         for inner in chained.inner
     ]
-    return select(reference_index.c.res_pk).where(
-        reference_index.c.res_type == chained.resource_type,
-        reference_index.c.param == chained.reference.name,
-        or_(*by_type) if by_type else false(),
+    return _uncorrelated(
+        select(reference_index.c.res_pk).where(
+            reference_index.c.res_type == chained.resource_type,
+            reference_index.c.param == chained.reference.name,
+            or_(*by_type) if by_type else false(),
+        )
     )
 
 
 def _reverse_targets(reverse: Reverse) -> Select:
     """Ids of `reverse.resource_type` resources that a matching source resource points at."""
-    return select(reference_index.c.target_id).where(
-        reference_index.c.res_type == reverse.source_type,
-        reference_index.c.param == reverse.reference.name,
-        reference_index.c.target_type == reverse.resource_type,
-        reference_index.c.res_pk.in_(criterion_rows(reverse.inner)),
+    return _uncorrelated(
+        select(reference_index.c.target_id).where(
+            reference_index.c.res_type == reverse.source_type,
+            reference_index.c.param == reverse.reference.name,
+            reference_index.c.target_type == reverse.resource_type,
+            reference_index.c.res_pk.in_(criterion_rows(reverse.inner)),
+        )
     )
+
+
+def _uncorrelated(statement: Select) -> Select:
+    """`statement` as a subquery of its own: a chain or `_has` nests lookups of one index table
+    inside another of the same, which SQLAlchemy would otherwise join to the outer one."""
+    return statement.correlate(None)
