@@ -207,3 +207,39 @@ def test_revinclude_adds_the_referring_resources_marked_include(fhir: httpx.Clie
         "match": {reference(visit.encounter)},
         "include": {reference(found) for found in visit.observations},
     }
+
+
+def test_include_iterate_follows_the_references_of_what_was_included(fhir: httpx.Client, visit: Visit) -> None:
+    # Observation -> its Encounter (include) -> that Encounter's subject (iterate).
+    page = search(
+        fhir,
+        "Observation",
+        [
+            ("_id", visit.observations[0]["id"]),
+            ("_include", "Observation:encounter"),
+            ("_include:iterate", "Encounter:subject"),
+        ],
+    )
+
+    assert _by_mode(page) == {
+        "match": {reference(visit.observations[0])},
+        "include": {reference(visit.encounter), reference(visit.patient)},
+    }
+
+
+def test_revinclude_iterate_follows_the_referrers_of_what_was_included(fhir: httpx.Client, visit: Visit) -> None:
+    # Patient <- its Encounter (revinclude) <- that Encounter's Observations (iterate).
+    page = search(
+        fhir,
+        "Patient",
+        [
+            ("_id", visit.patient["id"]),
+            ("_revinclude", "Encounter:subject"),
+            ("_revinclude:iterate", "Observation:encounter"),
+        ],
+    )
+
+    assert _by_mode(page) == {
+        "match": {reference(visit.patient)},
+        "include": {reference(visit.encounter), *(reference(found) for found in visit.observations)},
+    }

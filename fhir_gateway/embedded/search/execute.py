@@ -3,14 +3,14 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, select, tuple_
 
 from ..reads import load_current
 from ..repository import Stored
 from ..schema import reference_index, resources
 from . import paging
 from .parse import parse_query
-from .query import Condition, SearchQuery
+from .query import Condition, Include, SearchQuery
 from .sorting import count_all, sorted_page
 from .sql import matching
 
@@ -104,34 +104,62 @@ def _page(
     return SearchPage(query, matches, included, total, offset, has_next, raw_query, search_id)
 
 
+# Rounds of `:iterate` includes after the first: a bound on chains of references followed.
+MAX_INCLUDE_ROUNDS = 4
+
+
 def _included(conn: Connection, query: SearchQuery, matches: list[Stored], pks: list[int]) -> list[Stored]:
     if not matches or not (query.includes or query.revincludes):
         return []
-    seen = {(stored.res_type, stored.res_id) for stored in matches}
+    seen = set(pks)
     found: list[int] = []
-    for include in query.includes:
-        condition = and_(reference_index.c.res_pk.in_(pks), reference_index.c.param == include.param.name)
+    frontier = pks
+    for round_ in range(1 + MAX_INCLUDE_ROUNDS):
+        includes = [include for include in query.includes if round_ == 0 or include.iterate]
+        revincludes = [include for include in query.revincludes if round_ == 0 or include.iterate]
+        if not frontier or not (includes or revincludes):
+            break
+        new = [pk for pk in dict.fromkeys(_include_round(conn, includes, revincludes, frontier)) if pk not in seen]
+        seen.update(new)
+        found += new
+        frontier = new
+    return load_current(conn, found)
+
+
+def _include_round(
+    conn: Connection, includes: list[Include], revincludes: list[Include], frontier: list[int]
+) -> list[int]:
+    """The pks of the resources `includes` and `revincludes` reach from the `frontier` rows."""
+    found: list[int] = []
+    for include in includes:
+        condition = and_(
+            reference_index.c.res_pk.in_(frontier),
+            reference_index.c.res_type == include.source_type,
+            reference_index.c.param == include.param.name,
+        )
         if include.target_type:
             condition = and_(condition, reference_index.c.target_type == include.target_type)
-        targets = conn.execute(
-            select(reference_index.c.target_type, reference_index.c.target_id).where(condition)
-        ).all()
+        targets = set(conn.execute(select(reference_index.c.target_type, reference_index.c.target_id).where(condition)))
         if targets:
             found += conn.execute(
                 select(resources.c.pk).where(
-                    or_(*(and_(resources.c.res_type == t, resources.c.res_id == i) for t, i in set(targets))),
+                    tuple_(resources.c.res_type, resources.c.res_id).in_(sorted(targets)),
                     resources.c.deleted.is_(False),
                 )
             ).scalars()
-    ids = [stored.res_id for stored in matches]
-    for include in query.revincludes:
-        found += conn.execute(
-            select(reference_index.c.res_pk).where(
-                reference_index.c.res_type == include.source_type,
-                reference_index.c.param == include.param.name,
-                reference_index.c.target_type == query.resource_type,
-                reference_index.c.target_id.in_(ids),
+    if revincludes:
+        keys = [
+            tuple(row)
+            for row in conn.execute(
+                select(resources.c.res_type, resources.c.res_id).where(resources.c.pk.in_(frontier))
             )
-        ).scalars()
-    unique = list(dict.fromkeys(found))
-    return [stored for stored in load_current(conn, unique) if (stored.res_type, stored.res_id) not in seen]
+        ]
+        for include in revincludes:
+            found += conn.execute(
+                select(reference_index.c.res_pk).where(
+                    reference_index.c.res_type == include.source_type,
+                    reference_index.c.param == include.param.name,
+                    tuple_(reference_index.c.target_type, reference_index.c.target_id).in_(keys),
+                )
+            ).scalars()
+    return found

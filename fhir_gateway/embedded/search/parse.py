@@ -56,8 +56,9 @@ def parse_query(resource_type: str, query: list[tuple[str, str]]) -> SearchQuery
             continue
         if name in CONTROL_PARAMS:
             _apply_control(parsed, name, value)
-        elif name in ("_include:iterate", "_revinclude:iterate", "_include:recurse", "_revinclude:recurse"):
-            raise bad_request(f"{name} is not supported by this server")
+        elif name in _ITERATED:
+            # `:recurse` is DSTU3's name for R4's `:iterate`; HAPI FHIR takes both.
+            _apply_include(parsed, name.split(":")[0], value, iterate=True)
         else:
             parsed.conditions.append(parse_condition(resource_type, name, value))
     return parsed
@@ -258,11 +259,7 @@ def _apply_control(parsed: SearchQuery, name: str, value: str) -> None:
         elif value != "false":
             raise bad_request(f"Unsupported _summary value: {value} (supported: count, false)")
     elif name in ("_include", "_revinclude"):
-        include = _parse_include(value)
-        if name == "_include" and include.source_type == parsed.resource_type:
-            parsed.includes.append(include)
-        elif name == "_revinclude":
-            parsed.revincludes.append(include)
+        _apply_include(parsed, name, value, iterate=False)
     elif name == "_elements":
         parsed.elements.extend(element for element in value.split(",") if element)
 
@@ -280,7 +277,19 @@ def non_negative_int(name: str, value: str) -> int:
     return number
 
 
-def _parse_include(value: str) -> Include:
+_ITERATED = frozenset({"_include:iterate", "_revinclude:iterate", "_include:recurse", "_revinclude:recurse"})
+
+
+def _apply_include(parsed: SearchQuery, name: str, value: str, *, iterate: bool) -> None:
+    include = _parse_include(value, iterate)
+    if name == "_revinclude":
+        parsed.revincludes.append(include)
+    elif iterate or include.source_type == parsed.resource_type:
+        # An iterated include may start from what other includes found, of any type.
+        parsed.includes.append(include)
+
+
+def _parse_include(value: str, iterate: bool) -> Include:
     parts = value.split(":")
     if len(parts) not in (2, 3):
         raise bad_request(f"Invalid include specification {value!r}: expected Type:param[:targetType]")
@@ -288,4 +297,4 @@ def _parse_include(value: str) -> Include:
     param = params_for(source_type).get(name)
     if param is None or param.type is not ParamType.REFERENCE:
         raise bad_request(f"Invalid include {value!r}: {source_type} has no reference parameter {name!r}")
-    return Include(source_type, param, parts[2] if len(parts) == 3 else None)
+    return Include(source_type, param, parts[2] if len(parts) == 3 else None, iterate)

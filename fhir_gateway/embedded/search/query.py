@@ -69,6 +69,8 @@ class Include:
     source_type: str
     param: SearchParam
     target_type: str | None
+    # `:iterate`: applied again to what the includes found, until they find nothing new.
+    iterate: bool = False
 
 
 @dataclass
