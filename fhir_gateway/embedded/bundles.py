@@ -23,7 +23,7 @@ from .outcomes import FhirStoreError, bad_request
 from .repository import Repository
 from .requests import FhirRequest, FhirResponse
 from .storage import new_id
-from .validation import check_content
+from .validation import content_passes
 from .values import instant
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
@@ -58,12 +58,7 @@ def _content_passes(entry: dict[str, Any]) -> bool:
         return False
     if str(request.get("method")).upper() not in ("POST", "PUT"):
         return False
-    resource_type = urlsplit(request["url"]).path.strip("/").split("/")[0]
-    try:
-        check_content(resource, resource_type)
-    except FhirStoreError:
-        return False
-    return True
+    return content_passes(resource, urlsplit(request["url"]).path.strip("/").split("/")[0])
 
 
 def transaction(

@@ -85,11 +85,6 @@ def _definitions() -> dict[str, Any]:
     return orjson.loads(_DEFINITIONS.read_bytes())
 
 
-def source() -> dict[str, str]:
-    """Where the definitions come from (artifact, version, checksum)."""
-    return _definitions()["source"]
-
-
 @cache
 def params_for(resource_type: str) -> dict[str, SearchParam]:
     """Every parameter a search on `resource_type` accepts, by name (empty for unknown types)."""

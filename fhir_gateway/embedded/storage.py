@@ -50,10 +50,9 @@ class _Current:
 
 
 # Built once: constructing Core statements per call costs more than SQLite's insert itself.
-_CURRENT_VERSION = CURRENT_VERSION
 _READ = (
     select(resources.c.version, resources.c.last_updated, resources.c.deleted, versions.c.content)
-    .join(versions, _CURRENT_VERSION)
+    .join(versions, CURRENT_VERSION)
     .where(resources.c.res_type == bindparam("res_type"), resources.c.res_id == bindparam("res_id"))
 )
 _CURRENT = (
@@ -251,7 +250,7 @@ class SqlRepository:
             self.conn.execute(delete(table))
         current = (
             select(resources.c.pk, versions.c.content)
-            .join(versions, _CURRENT_VERSION)
+            .join(versions, CURRENT_VERSION)
             .where(resources.c.deleted.is_(False), resources.c.pk > bindparam("after"))
             .order_by(resources.c.pk)
             .limit(_REINDEX_BATCH)

@@ -13,13 +13,13 @@ from sqlalchemy.pool import StaticPool
 from . import bundles
 from .database import create_store_engine, ping, writer, writer_queue
 from .interactions import WRITE_METHODS, dispatch
-from .outcomes import FhirStoreError, bad_request
+from .outcomes import bad_request
 from .requests import FhirRequest, FhirResponse
 from .schema import resources
 from .search import DEFAULT_PAGE_LIFETIME, StoredList
 from .storage import SqlRepository
 from .upgrade import upgrade
-from .validation import check_content
+from .validation import content_passes
 
 # Two writers racing to create the same id: the loser's unique-key violation is retried,
 # and the retry finds the winner's row and updates it instead.
@@ -119,9 +119,7 @@ def _content_checked(request: FhirRequest) -> FhirRequest:
     the interaction, in the order it checks things."""
     if request.method not in ("POST", "PUT") or not request.segments:
         return request
-    try:
-        check_content(request.body, request.segments[0])
-    except FhirStoreError:
+    if not content_passes(request.body, request.segments[0]):
         return request
     return replace(request, content_checked=True)
 

@@ -62,6 +62,16 @@ def validate(body: Any, expected_type: str | None = None, *, content_checked: bo
     return body
 
 
+def content_passes(body: Any, expected_type: str) -> bool:
+    """Whether `check_content` accepts the body (checked ahead; a failure is found again, and
+    reported, where the interaction validates in its own order)."""
+    try:
+        check_content(body, expected_type)
+    except FhirStoreError:
+        return False
+    return True
+
+
 def check_content(body: Any, expected_type: str | None = None) -> None:
     """Refuse a body that is not a valid resource, references left aside: the costly part of
     validation, which needs no database and so runs before a write transaction takes its lock."""

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, select, tuple_
+from sqlalchemy import Connection, Select, and_, select, tuple_
 
 from ..reads import load_current
 from ..repository import Stored
@@ -77,7 +77,7 @@ def matching_ids(conn: Connection, resource_type: str, conditions: list[Conditio
     return list(conn.execute(statement).scalars())
 
 
-def _sorted(conn: Connection, query: SearchQuery, base, limit: int, offset: int) -> list[int]:  # type: ignore[no-untyped-def]
+def _sorted(conn: Connection, query: SearchQuery, base: Select, limit: int, offset: int) -> list[int]:
     return sorted_page(
         conn, base, query.resource_type, query.sort, filtered=bool(query.conditions), limit=limit, offset=offset
     )
@@ -87,7 +87,7 @@ def _page(
     conn: Connection,
     query: SearchQuery,
     raw_query: list[tuple[str, str]],
-    base,  # type: ignore[no-untyped-def]
+    base: Select | None,
     pks: list[int],
     offset: int,
     search_id: str | None,
