@@ -17,6 +17,9 @@ from fhir_gateway.embedded import EmbeddedStore
 from fhir_gateway.observability import logging_config
 from fhir_gateway.settings import EMBEDDED, Settings
 
+# One SQLite writer at a time: more processes than this add memory, not throughput.
+DEFAULT_MAX_WORKERS = 4
+
 cli = typer.Typer(help="The FHIR gateway.", no_args_is_help=True, add_completion=False)
 
 
@@ -43,7 +46,11 @@ def fhir() -> None:
     settings = Settings()
     # Opened here first, so that the schema exists (and is upgraded) before workers open it.
     store = EmbeddedStore(settings.embedded_database_url, max_body_bytes=settings.fhir_max_body_bytes)
-    workers = 1 if store_app.in_memory(settings.embedded_database_url) else settings.fhir_workers or os.cpu_count() or 1
+    workers = (
+        1
+        if store_app.in_memory(settings.embedded_database_url)
+        else settings.fhir_workers or min(os.cpu_count() or 1, DEFAULT_MAX_WORKERS)
+    )
     served = {
         "host": settings.host,
         "port": settings.fhir_port,

@@ -20,8 +20,8 @@ class Settings(BaseSettings):
     fhir_workers: int = Field(
         0,
         ge=0,
-        description="Worker processes of the stand-alone embedded FHIR server: 0 for one per CPU (one for an "
-        "in-memory database).",
+        description="Worker processes of the stand-alone embedded FHIR server: 0 for one per CPU, at most 4 (one "
+        "for an in-memory database).",
     )
 
     fhir_base_url: str = Field(EMBEDDED, description="FHIR server base URL, or `embedded` for the in-process store.")
