@@ -191,12 +191,17 @@ def served(command: str, env: dict[str, str], folder: Path, probe_url: str) -> I
             _wait_until_up(command, probe_url, process, errors)
             yield process.pid
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, STOP_SECONDS)
+
+
+def stop(process: subprocess.Popen[bytes], seconds: float) -> None:
+    """Ask `process` to stop; after `seconds`, make it."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_until_up(command: str, probe_url: str, process: subprocess.Popen[bytes], errors: Path) -> None:

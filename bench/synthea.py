@@ -54,7 +54,7 @@ import orjson
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.gateway import CpuClock, free_port, process_cpu, served, server_env  # noqa: E402
+from bench.gateway import CpuClock, free_port, process_cpu, served, server_env, stop  # noqa: E402
 from tests.synthea.shapes import DEFAULT_ENCOUNTERS, Style, SyntheaSet, synthea_set  # noqa: E402
 
 HAPI_JAR = REPO / "hapi" / "target" / "hapi-fhir-server.jar"
@@ -129,12 +129,7 @@ def hapi(folder: Path, hapi_url: str | None) -> Iterator[Server]:
             print(f"HAPI FHIR answered {base}/metadata after {time.monotonic() - started:.0f} s", flush=True)
             yield Server("HAPI FHIR 8.8 (H2 in memory)", base, process_cpu(process.pid))
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=HAPI_STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, HAPI_STOP_SECONDS)
 
 
 def _wait_for_hapi(base: str, process: subprocess.Popen[bytes], log: Path) -> None:

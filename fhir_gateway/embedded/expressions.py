@@ -40,8 +40,8 @@ Step = Callable[[Nodes], Nodes]
 @dataclass(frozen=True)
 class Expression:
     """One compiled expression: `evaluate(resource)` gives the values it selects, in document
-    order. `first_step` and `rest` split it after the resource's own element, which sorting
-    needs (it keeps one item of a repeating element, then follows the rest)."""
+    order. `evaluate_from` runs its steps from a later one on, which sorting needs (it keeps
+    one item of a repeating element, then follows the rest)."""
 
     text: str
     steps: tuple[Step, ...]
@@ -60,15 +60,12 @@ class Expression:
         return None
 
     def evaluate(self, resource: dict[str, Any]) -> Nodes:
-        nodes: Nodes = [resource]
-        for step in self.steps:
-            nodes = step(nodes)
-            if not nodes:
-                break
-        return nodes
+        return self.evaluate_from([resource], 0)
 
     def evaluate_from(self, nodes: Nodes, start: int) -> Nodes:
         for step in self.steps[start:]:
+            if not nodes:
+                break
             nodes = step(nodes)
         return nodes
 

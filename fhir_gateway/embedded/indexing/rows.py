@@ -85,8 +85,8 @@ def _composite_pairs(resource: dict[str, Any], parts: CompositeParts) -> Iterato
     """Per element, every token of the first part paired with every value of the second."""
     for elements, first, second in parts.elements:
         for element in elements.evaluate(resource):
-            tokens = list(_tokens(value for expression in first for value in expression.evaluate_from([element], 0)))
-            seconds = [value for expression in second for value in expression.evaluate_from([element], 0)]
+            tokens = list(_tokens(value for expression in first for value in expression.evaluate(element)))
+            seconds = [value for expression in second for value in expression.evaluate(element)]
             if parts.second_type is ParamType.TOKEN:
                 others = [
                     {"value_system": system, "value_code": code, "unit": None, "low": None, "high": None}
