@@ -104,6 +104,19 @@ def _iso_instant(value: Any) -> Any:
     return value
 
 
+def _iso_date_or_instant(value: Any) -> Any:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return date.fromisoformat(value)
+    try:
+        return _iso_instant(value)
+    except ValueError:
+        raise ValueError(
+            "must be a date (YYYY-MM-DD) or a date and time with an offset, such as 2025-03-01T10:30:00-08:00"
+        ) from None
+
+
 def _rfc5321_lengths(address: str) -> str:
     # RFC 5321 section 4.5.3.1: a local part of 64 octets at most, a path of 256 with its brackets.
     local_part = address.rsplit("@", 1)[0]
@@ -118,3 +131,5 @@ def _rfc5321_lengths(address: str) -> str:
 Email = Annotated[EmailStr, AfterValidator(_rfc5321_lengths)]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 IsoInstant = Annotated[AwareDatetime, BeforeValidator(_iso_instant)]
+# A bound of a time range: a whole day, or an instant.
+IsoDateOrInstant = Annotated[AwareDatetime | date, BeforeValidator(_iso_date_or_instant)]

@@ -3,7 +3,7 @@
 from functools import cached_property
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EMBEDDED = "embedded"
@@ -41,6 +41,16 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         12 * 1024 * 1024, gt=0, description="Largest request body the gateway accepts (413 beyond)."
     )
+    max_upload_bytes: int = Field(
+        10 * 1024 * 1024,
+        gt=0,
+        description="Largest note a client may upload (413 beyond); below MAX_REQUEST_BYTES, which wraps it.",
+    )
+    ocr_languages: str = Field("eng", description="Tesseract languages for scanned notes, such as `eng+fra`.")
+    ocr_timeout_seconds: float = Field(
+        120.0, gt=0, description="Longest OCR of one note before it is stored without text."
+    )
+    ocr_max_pages: int = Field(20, ge=1, description="Pages of a scanned PDF read by OCR; later pages get no text.")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://localhost:3000"],
         description="Comma-separated browser origins allowed by CORS.",
@@ -62,6 +72,16 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _upload_fits_request(self) -> "Settings":
+        # A note is a request body: a limit above the request's could never be reached.
+        if self.max_upload_bytes >= self.max_request_bytes:
+            raise ValueError(
+                f"MAX_UPLOAD_BYTES ({self.max_upload_bytes}) must be below MAX_REQUEST_BYTES "
+                f"({self.max_request_bytes}): raise MAX_REQUEST_BYTES with it"
+            )
+        return self
 
     @cached_property
     def allowed_origins(self) -> list[str]:

@@ -1,0 +1,1 @@
+"""Clinical notes: typed, PDF and scanned, as DocumentReferences with their vital signs."""
