@@ -1,6 +1,7 @@
 """The demo dataset: what it holds, how further parts join it, and when it is loaded."""
 
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import anyio
@@ -10,11 +11,13 @@ from typer.testing import CliRunner
 
 from fhir_gateway.embedded import EmbeddedStore
 from fhir_gateway.fhir_client import FhirClient
-from generators.bundles import Resource
+from generators.bundles import Resource, urn
 from generators.cli import app
-from generators.demo import DEMO_COUNTS, DemoPatient, demo_records
+from generators.demo import DEMO_COUNTS, DemoPatient, demo_records, sample_notes
 from generators.pipeline import RunReport, outgoing_bundles
+from generators.records import DEFAULT_SYSTEM_BASE
 from generators.uploader import BundleUploader, UploadPolicy
+from mappers.note import to_domain
 from tests.generators.conftest import BASE, TODAY
 from tests.test_cli import free_port, running, wait_for
 
@@ -28,7 +31,7 @@ def count(store: EmbeddedStore, resource_type: str) -> int:
 
 
 def test_the_demo_holds_a_few_dozen_patients_with_immunizations_and_bc_allergies() -> None:
-    records = list(demo_records(TODAY))
+    records = list(demo_records(TODAY))[1:]
 
     patients = [record[0] for record in records]
     assert len(patients) == sum(DEMO_COUNTS.values()) == 36
@@ -36,7 +39,48 @@ def test_the_demo_holds_a_few_dozen_patients_with_immunizations_and_bc_allergies
     kinds = Counter(resource["resourceType"] for record in records for resource in record)
     assert kinds["AllergyIntolerance"] == 24
     assert 36 <= kinds["Immunization"] <= 72
-    assert records == list(demo_records(TODAY))
+    assert records == list(demo_records(TODAY))[1:]
+
+
+def test_the_demo_patient_of_the_sample_notes_has_them_classified_with_their_vital_signs() -> None:
+    sample = sample_notes()
+    record = next(iter(demo_records(TODAY)))
+
+    patient, documents = record[0], [r for r in record if r["resourceType"] == "DocumentReference"]
+    assert patient["name"][0]["family"] == sample["patient"]["family_name"]
+    assert patient["identifier"][0]["value"] == sample["patient"]["insurance_no"]
+    assert len(documents) == len(sample["notes"]) == 8
+    for document, written in zip(documents, sample["notes"], strict=True):
+        note = to_domain(document, [], patient["id"], system_base=DEFAULT_SYSTEM_BASE)
+        assert note.note_type == written["expected_type"]
+        assert note.text == written["content"]
+        assert note.taken_at == datetime.fromisoformat(written["taken_at"])
+    # The admission note's vital signs (T, HR, BP, RR, SpO2) are five Observations derived from it.
+    admission = urn(documents[0]["id"])
+    derived = [
+        r for r in record if r["resourceType"] == "Observation" and r["derivedFrom"][0]["reference"] == admission
+    ]
+    assert len(derived) == 5
+    assert {r["subject"]["reference"] for r in derived} == {urn(patient["id"])}
+
+
+@pytest.mark.anyio
+async def test_the_sample_notes_load_and_read_back_through_the_notes_api(store: EmbeddedStore, tmp_path: Path) -> None:
+    records = list(demo_records(TODAY))
+    bundles = list(outgoing_bundles(records[:1], batch_size=50, name_prefix="demo", report=RunReport()))
+    uploader = BundleUploader(BASE, UploadPolicy(failed_dir=tmp_path), transport=httpx.ASGITransport(store.app))
+
+    report = await uploader.upload(bundles)
+    await uploader.aclose()
+
+    assert report.failures == []
+    patient_id = records[0][0]["id"]
+    async with FhirClient(BASE, transport=httpx.ASGITransport(store.app)) as client:
+        documents = await client.search("DocumentReference", {"subject": f"Patient/{patient_id}", "_total": "accurate"})
+        first = next(r for r in records[0] if r["resourceType"] == "DocumentReference")
+        derived = await client.search("Observation", {"derived-from": f"DocumentReference/{first['id']}"})
+    assert documents["total"] == 8
+    assert len(derived.get("entry") or []) == 5
 
 
 def observation_part(subject: DemoPatient) -> list[Resource]:
@@ -68,9 +112,10 @@ async def test_a_part_adds_resources_about_each_patient_to_the_same_transaction(
     # The generated records are the same with or without the part; it only adds to them.
     assert [record[:-1] for record in records] == plain
     assert report.failures == []
-    assert report.resources["Observation"] == 36
+    # One per patient, the sample notes' patient too, beside her notes' vital signs.
+    assert report.resources["Observation"] == 37 + 22
     async with FhirClient(BASE, transport=httpx.ASGITransport(store.app)) as client:
-        patient_id = records[0][0]["id"]
+        patient_id = records[1][0]["id"]
         found = await client.search("Observation", {"subject": f"Patient/{patient_id}"})
     assert found["total"] == 1
 
@@ -87,8 +132,9 @@ def test_demo_if_empty_loads_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "already holds patients" in second.output
     store = EmbeddedStore(database)
     try:
-        assert count(store, "Patient") == 36
+        assert count(store, "Patient") == 37
         assert count(store, "AllergyIntolerance") == 24
+        assert count(store, "DocumentReference") == 8
     finally:
         store.dispose()
 
@@ -108,6 +154,6 @@ def test_serve_loads_the_demo_into_an_empty_embedded_store_and_fhir_does_not(tmp
     assert untouched["total"] == 0
     store = EmbeddedStore(f"sqlite:///{served}")
     try:
-        assert count(store, "Patient") == 36
+        assert count(store, "Patient") == 37
     finally:
         store.dispose()
