@@ -2,6 +2,8 @@
 
 SQLite always runs. PostgreSQL runs when `TEST_POSTGRES_URL` names a server (`.ci/run`
 starts one); without it those tests skip, and the run ends with a warning that says so.
+OCR tests take the `tesseract` fixture: without Tesseract (`.ci/run` installs Debian's
+`tesseract-ocr`) they skip, with a warning of their own at the end.
 
 Property tests run without Hypothesis' per-example deadline, a timing assumption: on a busy
 machine an example that takes a few milliseconds was measured at 350 ms, and the deadline
@@ -10,6 +12,7 @@ instead of 1 s, so the strategies are kept cheap to draw on their own account.
 """
 
 import os
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +24,7 @@ settings.load_profile("suite")
 
 POSTGRES_URL_VAR = "TEST_POSTGRES_URL"
 _postgres_skips: list[str] = []
+_ocr_skips: list[str] = []
 
 
 def _reset_postgres(url: str) -> None:
@@ -53,6 +57,16 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(f"{request.param}_url")
 
 
+@pytest.fixture(scope="session")
+def tesseract() -> str:
+    """The Tesseract program OCR runs; tests that read scans skip without it."""
+    program = shutil.which("tesseract")
+    if program is None:
+        _ocr_skips.append("tesseract")
+        pytest.skip("Tesseract is not installed: OCR tests skipped (.ci/run installs tesseract-ocr)")
+    return program
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _postgres_skips:
         terminalreporter.write_sep(
@@ -60,6 +74,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"PostgreSQL NOT TESTED: {POSTGRES_URL_VAR} unset, every PostgreSQL test was skipped",
             red=True,
             bold=True,
+        )
+    if _ocr_skips:
+        terminalreporter.write_sep(
+            "!", "OCR NOT TESTED: Tesseract is not installed, every OCR test was skipped", red=True, bold=True
         )
 
 

@@ -99,3 +99,39 @@ async def test_a_list_of_records_is_one_search_when_it_has_any(gateway: OwnStore
     # An empty list needs the Patient read, to tell an unknown or deleted patient from one without records.
     empty = await fhir_requests(gateway, "GET", f"/patients/{patient['id']}/immunizations")
     assert empty == ["GET /Immunization", f"GET /Patient/{patient['id']}"]
+
+
+NOTE = {"taken_at": "2025-02-04T09:30:00-08:00", "content": "S: Better.\nO: HR 96, BP 132/80.\nA: CAP.\nP: Continue."}
+
+
+async def test_a_note_is_written_in_one_transaction_after_the_patient_is_read(gateway: OwnStoreGateway) -> None:
+    patient = (await gateway.client.post("/patients", json=PATIENT)).json()
+
+    requests = await fhir_requests(gateway, "POST", f"/patients/{patient['id']}/notes", json=NOTE)
+
+    assert requests == [f"GET /Patient/{patient['id']}", "POST /"]
+
+
+async def test_a_note_is_read_with_its_observations_in_one_search(gateway: OwnStoreGateway) -> None:
+    patient = (await gateway.client.post("/patients", json=PATIENT)).json()
+    note = (await gateway.client.post(f"/patients/{patient['id']}/notes", json=NOTE)).json()
+
+    requests = await fhir_requests(gateway, "GET", f"/patients/{patient['id']}/notes/{note['id']}")
+
+    assert requests == ["GET /DocumentReference"]
+
+
+async def test_a_list_of_notes_is_one_search(gateway: OwnStoreGateway) -> None:
+    patient = (await gateway.client.post("/patients", json=PATIENT)).json()
+    await gateway.client.post(f"/patients/{patient['id']}/notes", json=NOTE)
+
+    assert await fhir_requests(gateway, "GET", f"/patients/{patient['id']}/notes") == ["GET /DocumentReference"]
+
+
+async def test_a_note_delete_reads_searches_and_writes_one_transaction(gateway: OwnStoreGateway) -> None:
+    patient = (await gateway.client.post("/patients", json=PATIENT)).json()
+    note = (await gateway.client.post(f"/patients/{patient['id']}/notes", json=NOTE)).json()
+
+    requests = await fhir_requests(gateway, "DELETE", f"/patients/{patient['id']}/notes/{note['id']}")
+
+    assert requests == [f"GET /DocumentReference/{note['id']}", "GET /Observation", "POST /"]
