@@ -72,37 +72,39 @@ def demo_records(
     new_sample_id = UuidSource(sample_rng)
     sample = sample_notes()
     record = sample_patient_record(sample, system_base=system_base, new_id=new_sample_id)
-    subject = DemoPatient(
-        patient=record[0],
-        province=sample["patient"]["province"],
-        birth_date=date.fromisoformat(sample["patient"]["birth_date"]),
-        today=today,
-        system_base=system_base,
-        rng=sample_rng,
-        new_id=new_sample_id,
-    )
-    for part in parts:
-        record.extend(part(subject))
-    yield record
+    yield _with_parts(record, sample["patient"]["province"], today, system_base, sample_rng, new_sample_id, parts)
     for province, count in DEMO_COUNTS.items():
         generator = RecordGenerator(province, seed, today, system_base=system_base)
         # Parts draw from a stream of their own: adding one leaves the generated records as they were.
         part_rng = Random(f"demo-parts:{province}:{seed}")
         new_id = UuidSource(part_rng)
         for record in generator.records(count):
-            patient = record[0]
-            subject = DemoPatient(
-                patient=patient,
-                province=province,
-                birth_date=date.fromisoformat(patient["birthDate"]),
-                today=today,
-                system_base=system_base,
-                rng=part_rng,
-                new_id=new_id,
-            )
-            for part in parts:
-                record.extend(part(subject))
-            yield record
+            yield _with_parts(record, province, today, system_base, part_rng, new_id, parts)
+
+
+def _with_parts(
+    record: Record,
+    province: str,
+    today: date,
+    system_base: str,
+    rng: Random,
+    new_id: Callable[[], str],
+    parts: Sequence[DemoPart],
+) -> Record:
+    """`record` (its patient first) with what each part adds about the patient."""
+    patient = record[0]
+    subject = DemoPatient(
+        patient=patient,
+        province=province,
+        birth_date=date.fromisoformat(patient["birthDate"]),
+        today=today,
+        system_base=system_base,
+        rng=rng,
+        new_id=new_id,
+    )
+    for part in parts:
+        record.extend(part(subject))
+    return record
 
 
 def sample_notes() -> dict[str, Any]:
