@@ -222,6 +222,11 @@ def _fields(resource: dict[str, Any], original: dict[str, Any], system_base: str
     context_period = element(element(resource.get("context")).get("period"))
     author = next(iter(elements(resource.get("author"))), {})
     content = _data(original)
+    size, sha1 = len(content), hashlib.sha1(content).hexdigest()
+    if "data" not in original:
+        # Content another client gave by `url` only: what the attachment says of it.
+        size = original["size"] if isinstance(original.get("size"), int) else 0
+        sha1 = _hex(original.get("hash"))
     source = _extension(resource, text_source_extension(system_base), "valueCode")
     media_type = (text(original.get("contentType")) or "application/octet-stream").split(";", 1)[0].strip().lower()
     if source not in _TEXT_SOURCES:
@@ -235,8 +240,8 @@ def _fields(resource: dict[str, Any], original: dict[str, Any], system_base: str
         "author": text(author.get("display")),
         "note_type": _note_type(element(resource.get("type"))),
         "content_type": media_type,
-        "size": len(content),
-        "sha1": hashlib.sha1(content).hexdigest(),
+        "size": size,
+        "sha1": sha1,
         "file_name": text(original.get("title")),
         "text_source": source,
     }
@@ -281,6 +286,15 @@ def _data(attachment: dict[str, Any]) -> bytes:
         return base64.b64decode(data, validate=True)
     except ValueError:
         return b""
+
+
+def _hex(hash_value: Any) -> str:
+    """A base64 SHA-1 as hex; empty when it is none."""
+    try:
+        digest = base64.b64decode(hash_value, validate=True) if isinstance(hash_value, str) else b""
+    except ValueError:
+        digest = b""
+    return digest.hex()
 
 
 def _text_attachment(note_text: str) -> dict[str, Any]:

@@ -3,8 +3,11 @@
 All three are transparent rules, so that a reader can see why a note got its answer:
 
 - the type comes from the note's heading when it has one ("DISCHARGE SUMMARY",
-  "Nursing note:"), else from the phrases each kind of note uses ("hospital course",
-  "reason for consult", "call bell"), else it is `other`;
+  "Nursing note:", "Telephone encounter"), else from the phrases each kind of note uses
+  ("hospital course", "reason for consult", "call bell", "requesting a refill"), the
+  phrases of a history and physical counting for an admission note or a consult that has
+  phrases of its own, and SOAP structure counting for a progress note; with neither it is
+  `other`;
 - SOAP sections are cut at `S:`/`O:`/`A:`/`P:` or spelled-out headings (any case) that
   start a line or a sentence, in S-O-A-P order; fewer than two such headings is no SOAP
   structure, and no sections are returned;
@@ -24,17 +27,38 @@ from mappers.vitals import Measure, Vitals, implausible, rounded
 NoteType = Literal["admission", "progress", "consult", "discharge", "nursing", "history-and-physical", "other"]
 NOTE_TYPES: tuple[str, ...] = get_args(NoteType)
 
-# Headings, tried in this order on the titles of the note's first lines: an "Admission
-# H&P" is an admission note before it is a history and physical.
+# Headings, tried in this order on the titles of the note's first lines: a nurse's
+# "Nursing admission assessment" is a nursing note, a "Telephone follow-up" is no visit, and
+# an "Admission H&P" is an admission note before it is a history and physical.
 _HEADINGS: tuple[tuple[NoteType, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.IGNORECASE))
     for kind, pattern in (
+        (
+            "nursing",
+            r"\bnursing\b(?!\s+(?:home|facility))|\bnurse(?:'s|s')?\s+note\b"
+            r"|\b(?:rn|lpn|rpn)\s+(?:note|assessment)\b|\bshift\s+(?:note|assessment)\b",
+        ),
+        (
+            "other",
+            r"\b(?:tele)?phone\s+(?:encounter|note|call|contact|conversation)\b|\btelephone\b|^refills?\b"
+            r"|\brefill\s+(?:request|only)\b|\b(?:medication|prescription|rx)\s+(?:refill|renewal)\b"
+            r"|\bno[- ]show\b|\bprocedure\s+note\b|(?<!post-)(?<!post )\b(?:op|operative)\s+(?:note|report)\b"
+            r"|\bsocial\s+work\b",
+        ),
         ("discharge", r"\bdischarge\s+(?:summary|note|report)\b|\bd/c\s+summary\b"),
-        ("admission", r"\badmission\b|\badmit(?:ting)?\s+note\b"),
+        # "Date of admission", "Admission date", "Day 3 of admission" are what a line says
+        # about an admission, not the heading of an admission note.
+        (
+            "admission",
+            r"(?<!\bof )(?<!\bfor )(?<!\bon )(?<!\bat )(?<!\bsince )(?<!\bpre-)(?<!\bpre )\badmission\b"
+            r"(?!\s+(?:date|diagnos[ie]s|dx|weight|labs?|medications?|orders?)\b)|\badmit(?:ting)?\s+note\b",
+        ),
         ("consult", r"\bconsult(?:ation)?\b"),
-        ("nursing", r"\bnursing\b|\b(?:rn|lpn)\s+note\b|\bshift\s+(?:note|assessment)\b"),
-        ("history-and-physical", r"\bhistory\s+(?:and|&)\s+physical\b|\bh\s*&\s*p\b"),
-        ("progress", r"\bprogress\b|\bsoap\s+note\b|\bdaily\s+note\b|\bfollow[- ]?up\b"),
+        (
+            "history-and-physical",
+            r"\bhistory\s+(?:and|&|\+)\s+physical\b|\bh\s*(?:&|\+)\s*p\b|\bh\s+and\s+p\b",
+        ),
+        ("progress", r"\bprogress\b|\bsoap\s+note\b|\bdaily\s+note\b|\bfollow[- ]?up\b|\bf/u\b"),
     )
 )
 # How many lines from the top a heading may be on, and how many words its title may have.
@@ -51,7 +75,7 @@ _VOCABULARY: dict[NoteType, tuple[int, tuple[str, ...]]] = {
         (
             r"hospital course",
             r"discharge (?:diagnos[ie]s|medications?|instructions|condition|disposition)",
-            r"condition (?:at|on) discharge",
+            r"(?:condition|medications?) (?:at|on) discharge",
             r"discharged (?:home|to)",
             r"date of discharge|discharge date",
             r"length of stay",
@@ -60,9 +84,8 @@ _VOCABULARY: dict[NoteType, tuple[int, tuple[str, ...]]] = {
     "admission": (
         3,
         (
-            r"\badmit(?:ted)? to (?:the )?(?:medicine|hospital|ward|icu|ccu|unit|floor|surgery|service)",
-            r"\badmit to\b",
-            r"presents? to (?:the )?(?:ed|er|emergency)",
+            r"\badmit(?:ting)? (?:to|under)\b|\bwill admit\b|\b(?:being|will be) admitted\b",
+            r"present(?:s|ed|ing)? (?:to|at) (?:the )?(?:ed|er|emergency)",
             r"admitting diagnosis|admission diagnosis|reason for admission",
             r"brought in by",
         ),
@@ -70,9 +93,9 @@ _VOCABULARY: dict[NoteType, tuple[int, tuple[str, ...]]] = {
     "consult": (
         3,
         (
-            r"reason for (?:consult|referral)",
-            r"recommendations?\s*:",
-            r"thank you for (?:this|the) (?:consult|referral)",
+            r"reason for (?:consult(?:ation)?|referral)",
+            r"\brec(?:ommendation)?s?\s*:",
+            r"thank you for (?:this|the) (?:consult|referral)|thank you for (?:referring|involving|asking)",
             r"consulted (?:for|by|regarding|to)",
             r"asked to (?:see|evaluate)",
             r"referring (?:physician|provider|doctor)",
@@ -81,10 +104,10 @@ _VOCABULARY: dict[NoteType, tuple[int, tuple[str, ...]]] = {
     "nursing": (
         2,
         (
-            r"call bell",
+            r"call (?:bell|light)",
             r"\bambulated\b",
-            r"bed alarm",
-            r"no falls",
+            r"bed alarm|bed (?:in )?low (?:position|and locked)",
+            r"no falls|fall precautions",
             r"turned (?:and|&) repositioned",
             r"tolerated (?:well|diet|fluids)",
             r"\bvoided\b",
@@ -93,6 +116,9 @@ _VOCABULARY: dict[NoteType, tuple[int, tuple[str, ...]]] = {
             r"(?:patient|family|husband|wife|daughter|son) (?:and \w+ )?updated",
             r"\b(?:day|night|evening) shift\b",
             r"intake and output|\bi ?& ?o\b",
+            r"will continue to monitor",
+            r"verbali[sz]ed understanding",
+            r"\b(?:md|physician|resident|provider|on[- ]call|hospitalist) (?:notified|paged|made aware)\b",
         ),
     ),
     "history-and-physical": (
@@ -110,22 +136,47 @@ _VOCABULARY: dict[NoteType, tuple[int, tuple[str, ...]]] = {
     "progress": (
         2,
         (
-            r"hospital day",
+            r"\b(?:hospital|icu) day\b|\bday \d+ of\b|\bhd ?#?\d",
             r"post[- ]?op(?:erative)? day|\bpod ?#?\d",
             r"interval history",
             r"overnight",
             r"\bimprov(?:ing|ed)\b",
-            r"\bcontinue\b",
+            r"\bcontinue\b(?! to monitor)",
             r"follow[- ]?up visit",
+            r"\bsince (?:the |her |his )?last (?:visit|appointment|review)\b|\brtc\b"
+            r"|\b(?:recheck|review|reassess|return|see(?: him| her| them| again)?) in \d+ (?:days?|weeks?|months?)\b",
+        ),
+    ),
+    # A telephone call, a prescription renewed, an appointment missed, a form filled in.
+    "other": (
+        3,
+        (
+            r"\b(?:tele)?phone (?:call|encounter|contact|conversation)\b|\bby (?:tele)?phone\b|\bover the phone\b",
+            r"\b(?:pt|patient|caller) called\b|\bcalled (?:the )?(?:clinic|office)\b",
+            r"\brefill (?:request|sent|faxed|authori[sz]ed|approved)|\brequesting (?:a )?refill",
+            r"\bvoice ?mail\b|\bleft (?:a )?message\b",
+            r"\bno[- ]show\b|\bdid not (?:attend|show)\b",
+            r"\bforms? (?:completed|filled)|\bfaxed\b",
         ),
     ),
 }
+# An admission note and a consult are histories and physicals too: once a note has a phrase
+# of its own kind, the phrases of a history and physical count for that kind as well.
+_TAKES_HISTORY_AND_PHYSICAL: tuple[NoteType, ...] = ("admission", "consult")
 _COMPILED_VOCABULARY = {
     kind: (weight, tuple(re.compile(phrase, re.IGNORECASE) for phrase in phrases))
     for kind, (weight, phrases) in _VOCABULARY.items()
 }
 # Ties go to the kind listed first.
-_PRIORITY: tuple[NoteType, ...] = ("discharge", "admission", "consult", "history-and-physical", "nursing", "progress")
+_PRIORITY: tuple[NoteType, ...] = (
+    "discharge",
+    "admission",
+    "consult",
+    "history-and-physical",
+    "nursing",
+    "progress",
+    "other",
+)
 # SOAP structure is what a progress note looks like: it counts as much as two of its phrases.
 _SOAP_WEIGHT = 4
 
@@ -144,6 +195,9 @@ def classify(text: str) -> NoteType:
         kind: weight * sum(1 for phrase in phrases if phrase.search(text))
         for kind, (weight, phrases) in _COMPILED_VOCABULARY.items()
     }
+    for kind in _TAKES_HISTORY_AND_PHYSICAL:
+        if scores[kind]:
+            scores[kind] += scores["history-and-physical"]
     if soap_sections(text) is not None:
         scores["progress"] += _SOAP_WEIGHT
     best = max(_PRIORITY, key=lambda kind: scores[kind])

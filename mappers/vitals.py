@@ -100,16 +100,22 @@ class Vitals(BaseModel):
 
 def implausible(values: dict[str, Measure]) -> dict[str, str]:
     """Why each value of `values` (by vital-sign name) cannot be a living patient's: outside
-    its range, or a systolic pressure not above the diastolic."""
+    its range, a systolic pressure not above the diastolic, or the other half of a blood
+    pressure reading that is one of those (a reading misread that badly keeps neither half)."""
     reasons = {
         name: f"outside {VITAL_SIGNS[name].range_text()}"
         for name, value in values.items()
         if not VITAL_SIGNS[name].low <= value <= VITAL_SIGNS[name].high
     }
     systolic, diastolic = values.get("bp_systolic"), values.get("bp_diastolic")
-    both_plausible = not reasons.keys() & set(_BLOOD_PRESSURE)
-    if systolic is not None and diastolic is not None and systolic <= diastolic and both_plausible:
+    if systolic is None or diastolic is None:
+        return reasons
+    refused = [name for name in _BLOOD_PRESSURE if name in reasons]
+    if not refused and systolic <= diastolic:
         reasons["bp_systolic"] = reasons["bp_diastolic"] = "systolic pressure not above diastolic"
+    for name in _BLOOD_PRESSURE:
+        if refused and name not in reasons:
+            reasons[name] = f"the reading's {refused[0].removeprefix('bp_')} pressure is {reasons[refused[0]]}"
     return reasons
 
 
