@@ -22,9 +22,17 @@ import hashlib
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
-from mappers.note_text import NoteType, SkippedVital, SoapSections, classify, soap_sections, vital_signs
+from mappers.note_text import (
+    NoteType,
+    SkippedVital,
+    SoapSections,
+    classify,
+    plain_text,
+    soap_sections,
+    vital_signs,
+)
 from mappers.primitives import element, elements, instant, text
 from mappers.records import StoredRecord, stored_fields
 from mappers.vitals import LOINC, Vitals, from_observations, observations
@@ -66,7 +74,12 @@ def note_type_coding(note_type: str) -> dict[str, str]:
 
 
 class NoteDraft(BaseModel):
-    """A note as it is written: its content and everything read from it."""
+    """A note as it is written: its content and everything read from it.
+
+    `taken_at` is kept to the millisecond, the precision FHIR servers index dateTimes at,
+    and written with all three decimals: a time searched for then matches that moment, not
+    the whole second around it.
+    """
 
     patient_id: str
     taken_at: AwareDatetime
@@ -79,6 +92,16 @@ class NoteDraft(BaseModel):
     text_source: TextSource
     text_unavailable: str | None = Field(None, description="Why the note has no text, when it has none.")
     vitals: Vitals = Field(default_factory=Vitals)
+
+    @field_validator("taken_at")
+    @classmethod
+    def _to_the_millisecond(cls, value: datetime) -> datetime:
+        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def fhir_instant(moment: datetime) -> str:
+    """A moment as a FHIR dateTime to the millisecond."""
+    return moment.isoformat(timespec="milliseconds")
 
 
 class NoteFields(BaseModel):
@@ -148,7 +171,7 @@ def new_note(
 def to_fhir(draft: NoteDraft, *, system_base: str, stored_at: datetime, subject: str | None = None) -> dict[str, Any]:
     """The `DocumentReference` of a note (without an id: the server assigns one); `subject`
     replaces the reference to the patient (a `urn:uuid:` of a Bundle that writes them too)."""
-    taken_at = draft.taken_at.isoformat()
+    taken_at = fhir_instant(draft.taken_at)
     original: dict[str, Any] = {
         "contentType": TEXT_PLAIN if draft.content_type == "text/plain" else draft.content_type,
         "data": base64.b64encode(draft.content).decode("ascii"),
@@ -186,7 +209,7 @@ def vital_observations(draft: NoteDraft, note_reference: str, *, subject: str | 
     patient = {"reference": subject or f"Patient/{draft.patient_id}"}
     return [
         observation | {"derivedFrom": [{"reference": note_reference}]}
-        for observation in observations(draft.vitals, subject=patient, effective=draft.taken_at.isoformat())
+        for observation in observations(draft.vitals, subject=patient, effective=fhir_instant(draft.taken_at))
     ]
 
 
@@ -258,7 +281,8 @@ def _note_text(resource: dict[str, Any], original: dict[str, Any], source: str) 
     if source == "none":
         return None
     if source == "typed":
-        return _decoded(_data(original))
+        decoded = _decoded(_data(original))
+        return plain_text(decoded) if decoded is not None else None
     extracted = next(iter(_attachments(resource)[1:]), None)
     return _decoded(_data(extracted)) if extracted is not None else None
 

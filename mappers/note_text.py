@@ -204,6 +204,17 @@ def classify(text: str) -> NoteType:
     return best if scores[best] > 0 else "other"
 
 
+# Characters a FHIR string cannot hold: every control but tab and the line breaks, and
+# noncharacters and lone surrogates.
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+
+
+def plain_text(text: str) -> str:
+    """`text` as a FHIR string can hold it: a form feed (a page break) becomes a line break,
+    other control characters go."""
+    return _UNSTORABLE.sub("", text.replace("\f", "\n"))
+
+
 class SoapSections(BaseModel):
     """The four parts of a SOAP note; a part the note lacks is null."""
 

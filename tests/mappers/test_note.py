@@ -214,7 +214,7 @@ def test_every_resource_is_valid_r4b(draft: NoteDraft, stored_at: datetime) -> N
         R4BObservation.model_validate(observation)
         assert observation["derivedFrom"] == [{"reference": f"DocumentReference/{NOTE_ID}"}]
         assert observation["subject"] == {"reference": f"Patient/{PATIENT_ID}"}
-        assert observation["effectiveDateTime"] == draft.taken_at.isoformat()
+        assert observation["effectiveDateTime"] == draft.taken_at.isoformat(timespec="milliseconds")
 
 
 @settings(max_examples=40)
@@ -238,7 +238,10 @@ def test_the_document_reference_follows_the_documented_elements(draft: NoteDraft
         "display": "Clinical Note",
     }
     assert US_CORE_CATEGORY == "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category"
-    assert resource["context"]["period"] == {"start": draft.taken_at.isoformat(), "end": draft.taken_at.isoformat()}
+    assert resource["context"]["period"] == {
+        "start": draft.taken_at.isoformat(timespec="milliseconds"),
+        "end": draft.taken_at.isoformat(timespec="milliseconds"),
+    }
     assert resource["status"] == "current"
     assert resource["docStatus"] == "final"
     assert resource["date"] == stored_at.isoformat()

@@ -9,7 +9,6 @@ PDF parsing and OCR hold the CPU, so they run in worker threads, a few at a time
 
 import io
 import logging
-import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,14 +21,12 @@ from pypdf.errors import PyPdfError
 
 from fhir_gateway.features.notes.uploads import PDF, TEXT
 from mappers.note import TextSource
+from mappers.note_text import plain_text
 
 logger = logging.getLogger(__name__)
 
 # Beyond this a scan is not a page of notes, and decoding it would hold too much memory.
 MAX_SCAN_PIXELS = 40_000_000
-# Characters a FHIR string cannot hold (all controls but tab and line breaks); a form
-# feed (Tesseract's page break) becomes a line break.
-_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 
 
 class UnreadableContent(ValueError):
@@ -147,4 +144,4 @@ def _too_large() -> ExtractedText:
 
 
 def _storable(text: str) -> str:
-    return _UNSTORABLE.sub("", text.replace("\f", "\n")).strip()
+    return plain_text(text).strip()

@@ -12,6 +12,7 @@ from mappers.note import (
     Note,
     NoteDraft,
     NoteSummary,
+    fhir_instant,
     note_type_coding,
     original_content,
     to_domain,
@@ -83,7 +84,7 @@ async def list_notes(
         # Up to the instant, or to the end of the day: before the next day begins.
         to = query.to
         params.append(
-            ("period", f"le{to.isoformat()}" if isinstance(to, datetime) else f"lt{_instant(to + timedelta(days=1))}")
+            ("period", f"le{_instant(to)}" if isinstance(to, datetime) else f"lt{_instant(to + timedelta(days=1))}")
         )
     page = await patient_records(client, "DocumentReference", patient_id, params, count=query.size, offset=query.offset)
     return [to_summary(resource, patient_id, system_base=system_base) for resource in page.matches], page.total
@@ -157,6 +158,7 @@ def _identity(answer: dict[str, Any], resource_type: str) -> dict[str, Any]:
 
 
 def _instant(bound: datetime | date) -> str:
-    """A bound as a FHIR dateTime: an instant as given, a day (UTC) from its first moment."""
+    """A bound as a FHIR dateTime to the millisecond, as notes are stored: an instant as
+    given (its microseconds dropped), a day (UTC) from its first moment."""
     moment = bound if isinstance(bound, datetime) else datetime.combine(bound, time(), UTC)
-    return moment.isoformat()
+    return fhir_instant(moment.replace(microsecond=moment.microsecond // 1000 * 1000))

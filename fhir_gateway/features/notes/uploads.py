@@ -1,9 +1,10 @@
 """Reading a note out of a request: JSON, or a multipart form with a file, streamed within
 the upload limit; and what the file's bytes are, whatever its part's header says.
 
-A body over the limit is refused as soon as it is known to be: from its Content-Length
-before anything is read, else when the bytes read pass the limit. Nothing larger than the
-limit is ever held.
+A body larger than the limit and the room around a note (`ENVELOPE_BYTES`: the form's
+boundaries and fields, or the JSON around the text and its escapes) is refused as soon as
+it is known to be: from its Content-Length before anything is read, else when the bytes
+read pass it. So no more than that is ever held; the note itself is then measured.
 """
 
 import os
@@ -30,8 +31,9 @@ _BINARY_TYPES = frozenset({PDF, PNG, JPEG})
 # What clients send for "no idea"; the bytes decide then.
 _UNDECLARED = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 _ALIASES = {"image/jpg": JPEG, "image/pjpeg": JPEG, "application/x-pdf": PDF}
-# Room for the form's boundaries, part headers and small fields around the file.
-FORM_OVERHEAD_BYTES = 64 * 1024
+# Room around the note in a body: a form's boundaries, part headers and small fields, or
+# the JSON around the text and its escapes (a line break is two bytes there).
+ENVELOPE_BYTES = 64 * 1024
 _FORM_FIELDS = 10
 _MAX_FILE_NAME = 255
 _UNSAFE_IN_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
@@ -60,8 +62,9 @@ async def read_note(request: Request, *, max_upload_bytes: int) -> Upload:
             f"A note is sent as JSON (application/json) or as a form with a file (multipart/form-data), "
             f"not as {media_type!r}.",
         )
+    body = b"".join([chunk async for chunk in _within_envelope(request, max_upload_bytes)])
     try:
-        note = NoteIn.model_validate_json(await request.body())
+        note = NoteIn.model_validate_json(body)
     except ValidationError as invalid:
         raise RequestValidationError(_located(invalid, "body")) from None
     content = note.content.encode("utf-8")
@@ -87,13 +90,9 @@ def sniffed_type(content: bytes, declared: str | None) -> str:
 
 
 async def _read_form(request: Request, max_upload_bytes: int) -> Upload:
-    body_limit = max_upload_bytes + FORM_OVERHEAD_BYTES
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > body_limit:
-        _within_limit(int(declared) - FORM_OVERHEAD_BYTES, max_upload_bytes)
     parser = MultiPartParser(
         request.headers,
-        _limited(request.stream(), body_limit, max_upload_bytes),
+        _within_envelope(request, max_upload_bytes),
         max_files=1,
         max_fields=_FORM_FIELDS,
     )
@@ -131,12 +130,15 @@ async def _read_form(request: Request, max_upload_bytes: int) -> Upload:
         await form.close()
 
 
-async def _limited(chunks: AsyncIterator[bytes], body_limit: int, max_upload_bytes: int) -> AsyncIterator[bytes]:
+async def _within_envelope(request: Request, max_upload_bytes: int) -> AsyncIterator[bytes]:
+    """The body's chunks as they arrive; 413 once it is known to hold more than a note can."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit():
+        _within_limit(int(declared) - ENVELOPE_BYTES, max_upload_bytes)
     received = 0
-    async for chunk in chunks:
+    async for chunk in request.stream():
         received += len(chunk)
-        if received > body_limit:
-            _within_limit(received - FORM_OVERHEAD_BYTES, max_upload_bytes)
+        _within_limit(received - ENVELOPE_BYTES, max_upload_bytes)
         yield chunk
 
 
