@@ -11,7 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from fhir_gateway.fhir_client import FhirClient, FhirGone
+from fhir_gateway.fhir_client import FhirClient
+from tests.api.checks import assert_problem, exists
 from tests.api.conftest import BASE_URL
 
 pytestmark = pytest.mark.anyio
@@ -79,25 +80,8 @@ async def documents_of(fhir: FhirClient, patient_id: str) -> list[dict[str, Any]
     return await matches(fhir, "DocumentReference", [("subject", f"Patient/{patient_id}")])
 
 
-async def exists(fhir: FhirClient, resource_type: str, resource_id: str) -> bool:
-    try:
-        await fhir.read(resource_type, resource_id)
-    except FhirGone:
-        return False
-    return True
-
-
 def instant(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    problem = response.json()
-    assert set(problem) == {"type", "title", "status", "detail", "errors"}
-    assert problem["status"] == status
-    return problem
 
 
 # --- create and read ---------------------------------------------------------------------

@@ -21,6 +21,7 @@ from fhir_gateway.app import create_app
 from fhir_gateway.features.notes.uploads import ENVELOPE_BYTES
 from fhir_gateway.fhir_client import FhirClient
 from fhir_gateway.settings import Settings
+from tests.api.checks import assert_problem
 from tests.api.conftest import OpenGateway
 
 pytestmark = pytest.mark.anyio
@@ -145,15 +146,6 @@ async def stored_anything(fhir: FhirClient) -> list[str]:
         bundle = await fhir.search(resource_type, [("_count", "100")])
         found += [f"{resource_type}/{entry['resource']['id']}" for entry in bundle.get("entry") or []]
     return found
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    problem = response.json()
-    assert set(problem) == {"type", "title", "status", "detail", "errors"}
-    assert problem["status"] == status
-    return problem
 
 
 async def download(client: httpx.AsyncClient, patient_id: str, note_id: str) -> httpx.Response:

@@ -9,7 +9,8 @@ from fastapi import FastAPI
 
 from fhir_gateway.app import EMBEDDED_BASE_URL
 from fhir_gateway.features.patients import cascade
-from fhir_gateway.fhir_client import FhirClient, FhirGone
+from fhir_gateway.fhir_client import FhirClient
+from tests.api.checks import exists
 from tests.api.conftest import OpenOwnStoreGateway
 
 pytestmark = pytest.mark.anyio
@@ -63,14 +64,6 @@ async def record_about(fhir: FhirClient, patient_id: str) -> list[tuple[str, str
         stored = await fhir.create(resource)
         created.append((stored["resourceType"], stored["id"]))
     return created
-
-
-async def exists(fhir: FhirClient, resource_type: str, resource_id: str) -> bool:
-    try:
-        await fhir.read(resource_type, resource_id)
-    except FhirGone:
-        return False
-    return True
 
 
 async def test_delete_removes_the_patient_and_everything_about_them(client: httpx.AsyncClient, app: FastAPI) -> None:

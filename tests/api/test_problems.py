@@ -1,7 +1,6 @@
 """Every error leaves as RFC 9457 problem details, and FHIR failures keep their meaning."""
 
 import logging
-from http import HTTPStatus
 from typing import Any
 
 import httpx
@@ -23,8 +22,8 @@ from fhir_gateway.fhir_client import (
     FhirVersionConflict,
     RetryPolicy,
 )
-from fhir_gateway.problems import PROBLEM_CONTENT_TYPE
 from fhir_gateway.settings import Settings
+from tests.api.checks import assert_problem
 from tests.api.conftest import OpenGateway
 
 pytestmark = pytest.mark.anyio
@@ -80,17 +79,6 @@ def app(settings: Settings) -> FastAPI:
         raise app.state.fhir_error
 
     return app
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status
-    assert response.headers["content-type"] == PROBLEM_CONTENT_TYPE
-    body = response.json()
-    assert set(body) == PROBLEM_KEYS
-    assert body["type"] == "about:blank"
-    assert body["status"] == status
-    assert body["title"] == HTTPStatus(status).phrase
-    return body
 
 
 async def test_unknown_route_is_a_404_problem(client: httpx.AsyncClient) -> None:
