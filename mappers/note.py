@@ -20,7 +20,7 @@ they are what the text says, so storing them would only let them drift from it.
 import base64
 import hashlib
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
@@ -56,7 +56,7 @@ CLINICAL_NOTE_CATEGORY = {
     "coding": [{"system": US_CORE_CATEGORY, "code": "clinical-note", "display": "Clinical Note"}],
     "text": "Clinical Note",
 }
-_TEXT_SOURCES: tuple[str, ...] = ("typed", "pdf", "ocr", "none")
+_TEXT_SOURCES: tuple[str, ...] = get_args(TextSource)
 
 
 def text_source_extension(system_base: str) -> str:

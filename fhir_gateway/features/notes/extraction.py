@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 MAX_SCAN_PIXELS = 40_000_000
 
 
-class UnreadableContent(ValueError):
+class UnreadableContent(Exception):
     """The bytes are of a supported type, but cannot be read as one."""
 
 
@@ -132,8 +132,6 @@ def _pdf_text(content: bytes, max_pages: int) -> tuple[str | None, list[Callable
         for page in pages[:max_pages]:
             scans += [lambda image=image: image.image for image in page.images]
         return None, scans
-    except UnreadableContent:
-        raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError) as broken:
         # pypdf reads untrusted bytes: a malformed file surfaces as any of these.
         raise UnreadableContent("the file is not a readable PDF") from broken
