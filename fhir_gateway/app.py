@@ -12,6 +12,7 @@ from fhir_gateway.embedded import EmbeddedStore
 from fhir_gateway.features.allergies.router import router as allergies_router
 from fhir_gateway.features.health.router import router as health_router
 from fhir_gateway.features.immunizations.router import router as immunizations_router
+from fhir_gateway.features.interactions.router import router as interactions_router
 from fhir_gateway.features.notes.router import router as notes_router
 from fhir_gateway.features.patients.router import router as patients_router
 from fhir_gateway.fhir_client import FhirClient, RetryPolicy
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
     app.include_router(health_router)
     app.include_router(patients_router)
     app.include_router(notes_router)
+    app.include_router(interactions_router)
     app.include_router(immunizations_router)
     app.include_router(allergies_router)
     app.include_router(metrics_router)

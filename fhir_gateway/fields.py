@@ -22,6 +22,8 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
+from mappers import health_numbers
+
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # An unencoded "+" of an offset arrives in a query string as a space; it is read as "+".
 _ISO_INSTANT = re.compile(
@@ -78,11 +80,17 @@ class Shaped:
 _CONTROLS = "\\x00-\\x1f\\x7f-\\x9f\\ufffe\\uffff"
 _CONTROLS_BUT_LINE_BREAKS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ufffe\\uffff"
 
+# Up to 32 letters and digits, a space or hyphen allowed after each (they are dropped).
+INSURANCE_NO_SHAPE = r"^(?:[A-Za-z0-9][ -]?){1,32}$"
+_INSURANCE_NO = re.compile(INSURANCE_NO_SHAPE)
+INSURANCE_NO_MESSAGE = "must be up to 32 letters and digits (a space or hyphen after each is ignored)"
+
 # Markers for `Annotated[str, ...]`; give the field its `max_length` too.
 SingleLine = _Refusing(_CONTROLS, "control characters, line breaks or unpaired surrogates")
 # One line that is not blank: the schema says so; the model still refuses blank text itself.
 NonBlankLine = _Refusing(_CONTROLS, "control characters, line breaks or unpaired surrogates", non_blank=True)
 MultiLine = _Refusing(_CONTROLS_BUT_LINE_BREAKS, "control characters or unpaired surrogates")
+NonBlankText = _Refusing(_CONTROLS_BUT_LINE_BREAKS, "control characters or unpaired surrogates", non_blank=True)
 
 
 def _iso_date(value: Any) -> Any:
@@ -127,8 +135,17 @@ def _rfc5321_lengths(address: str) -> str:
     return address
 
 
+def normalized_insurance_no(value: str) -> str:
+    """A health number as it is stored: without spaces and hyphens, letters upper-cased."""
+    if not _INSURANCE_NO.fullmatch(value):
+        raise ValueError(INSURANCE_NO_MESSAGE)
+    return health_numbers.normalize(value)
+
+
 # Syntax by email-validator (no DNS look-up), normalised as it normalises (the domain lower-cased).
 Email = Annotated[EmailStr, AfterValidator(_rfc5321_lengths)]
+# A health number of any province, normalised; give the field its `max_length` too.
+InsuranceNo = Annotated[str, Shaped(INSURANCE_NO_SHAPE), AfterValidator(normalized_insurance_no)]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 IsoInstant = Annotated[AwareDatetime, BeforeValidator(_iso_instant)]
 # A bound of a time range: a whole day, or an instant.

@@ -1,18 +1,24 @@
-"""What every route under `/patients/{id}` shares: the patient's id, the stored Patient, the
-FHIR server's 404 and 410 about a resource turned into problems that name it, and the 412 a
-stale `If-Match` gets."""
+"""What every route about one patient's records shares: the patient's id, the stored Patient
+(by id, or by the health number it holds), the FHIR server's 404 and 410 about a resource
+turned into problems that name it, and the 412 a stale `If-Match` gets."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, status
+from fastapi.exceptions import RequestValidationError
 
 from fhir_gateway.dependencies import FhirClientDep
 from fhir_gateway.fhir_client import FhirClient, FhirGone, FhirNotFound, SearchPage
+from mappers.health_numbers import card_number, unplaced_number_problem
+from mappers.patient import to_domain
 
 # A FHIR id: anything else cannot name a stored resource.
 FHIR_ID_PATTERN = r"^[A-Za-z0-9\-.]{1,64}$"
+
+# More holders of one health number than this can only come from data written around the gateway.
+_HOLDERS_PAGE = 20
 
 PatientId = Annotated[str, Path(pattern=FHIR_ID_PATTERN, description="The patient's id (its FHIR Patient id).")]
 
@@ -52,6 +58,39 @@ async def read_patient(client: FhirClient, patient_id: str) -> dict[str, Any]:
     """The stored Patient (404 when unknown, 410 when deleted)."""
     with about("patient", patient_id):
         return await client.read("Patient", patient_id)
+
+
+async def patient_holding(
+    client: FhirClient, insurance_no: str, *, system_base: str, location: tuple[str, ...]
+) -> dict[str, Any]:
+    """The stored Patient whose health number is `insurance_no` (normalised; an Ontario
+    version code aside), whichever province's system holds it.
+
+    None holding it: 422 at `location` when the number is shaped like a BC or Ontario
+    number but fails its check digit (a mistyped number), else 404 naming it. Several
+    holding it (data written around the gateway): 409.
+    """
+    card = card_number(insurance_no)
+    page = await client.search_page(
+        "Patient", [("identifier", ",".join(dict.fromkeys([insurance_no, card])))], count=_HOLDERS_PAGE
+    )
+    # An identifier search matches any system: an MRN of the same digits is no health number.
+    holders = [
+        patient
+        for patient in page.matches
+        if (held := to_domain(patient, system_base=system_base).insurance_no) and card_number(held) == card
+    ]
+    if len(holders) == 1:
+        return holders[0]
+    if holders:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"{len(holders)} patients hold insurance_no {insurance_no!r}: "
+            f"{', '.join(str(p.get('id')) for p in holders)}.",
+        )
+    if problem := unplaced_number_problem(insurance_no):
+        raise RequestValidationError([{"type": "value_error", "loc": location, "msg": problem}])
+    raise HTTPException(status.HTTP_404_NOT_FOUND, f"No patient has insurance_no {insurance_no!r}.")
 
 
 async def stored_patient(patient_id: PatientId, client: FhirClientDep) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from generators.auth import TokenError
 from generators.bundles import DEFAULT_BATCH_SIZE, OutputWriter
-from generators.demo import demo_records
+from generators.demo import DEMO_BATCH_SIZE, demo_records
 from generators.pipeline import RunReport, outgoing_bundles
 from generators.records import RecordGenerator
 from generators.settings import GeneratorSettings, Province
@@ -131,7 +131,7 @@ def demo(
         return
     report = RunReport()
     records = demo_records(reference_date or date.today(), system_base=settings.identifier_system_base)
-    bundles = outgoing_bundles(records, batch_size=DEFAULT_BATCH_SIZE, name_prefix="demo", report=report)
+    bundles = outgoing_bundles(records, batch_size=DEMO_BATCH_SIZE, name_prefix="demo", report=report)
     policy = UploadPolicy(concurrency=1, attempts=retries + 1, failed_dir=failed_dir)
     _run(bundles, None, settings, policy, report)
     _summarize(report)

@@ -1,28 +1,30 @@
-"""The demo dataset: a few dozen patients with immunizations and allergies, and one patient
-with the notes of a hospital stay and its follow-up, so the API shows real data on its
-first start.
+"""The demo dataset: a few dozen patients with immunizations, allergies and clinic visits,
+and one patient with the notes of a hospital stay and its follow-up, so the API shows real
+data on its first start.
 
 Patients come from the same generator as the bulk records (so through the gateway's own
 Patient mapping), from a fixed seed. The patient with notes is the one of the sample
 notes (`data/soap_notes.json`): her notes go through the gateway's own note mapping, so
 they are classified and their vital signs stored as Observations, as the API would.
 
-Further kinds of data join through `DemoPart`s: a part is given each demo patient and
-returns more resources about them (visits, say), which go into the same transaction as
-the patient. Adding one is adding it to `DEFAULT_PARTS`; nothing else here changes.
+Further kinds of data join through `DemoPart`s (`demo_parts.py`): a part is given each
+demo patient and returns more resources about them, which go into the same transaction as
+the patient. Adding one is adding it to `DEFAULT_PARTS`; nothing else here changes. The
+clinic visits (`visits.py`) are one.
 """
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from random import Random
 from typing import Any
 
-from generators.bundles import Record, Resource, urn
+from generators.bundles import Record, urn
+from generators.demo_parts import DemoPart, DemoPatient
 from generators.identifiers import UuidSource
 from generators.records import DEFAULT_SYSTEM_BASE, SYNTHETIC_TAG, RecordGenerator
+from generators.visits import demo_interactions
 from mappers import note as note_mapper
 from mappers import patient as patient_mapper
 
@@ -33,27 +35,9 @@ DEMO_SEED = 2025
 DEMO_COUNTS = {"BC": 24, "ON": 12}
 
 
-@dataclass(frozen=True)
-class DemoPatient:
-    """A demo patient, as a part sees them: what it needs to write resources about them."""
-
-    patient: Resource
-    province: str
-    birth_date: date
-    today: date
-    system_base: str
-    rng: Random
-    new_id: Callable[[], str]
-
-    @property
-    def reference(self) -> dict[str, str]:
-        """The reference to this patient from another resource of the same Bundle."""
-        return {"reference": urn(self.patient["id"])}
-
-
-DemoPart = Callable[[DemoPatient], list[Resource]]
-
-DEFAULT_PARTS: tuple[DemoPart, ...] = ()
+DEFAULT_PARTS: tuple[DemoPart, ...] = (demo_interactions,)
+# Records per Bundle: a demo record with its visits is a few dozen resources.
+DEMO_BATCH_SIZE = 10
 
 
 def demo_records(

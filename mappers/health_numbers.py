@@ -73,12 +73,29 @@ def is_valid_on_hcn(number: str) -> bool:
     return on_hcn_check_digit(digits[:9]) == int(digits[9])
 
 
+def card_number(number: str) -> str:
+    """The number without an Ontario version code: one card holder's numbers all have it."""
+    parts = split_on_hcn(number)
+    return parts[0] if parts else number
+
+
 # What a province's number must look like, for the provinces whose check digit is known.
 _VALIDATORS = {"BC": is_valid_bc_phn, "ON": is_valid_on_hcn}
+_SHAPES = {"BC": re.compile(r"9\d{9}"), "ON": _ON_HCN}
+_NAMES = {"BC": "a BC PHN", "ON": "an Ontario HCN"}
 _EXPECTED = {
     "BC": "a BC PHN is 10 digits starting with 9, the last a MOD-11 check digit",
     "ON": "an Ontario HCN is 10 digits, the last a Luhn check digit, then an optional 2-letter version code",
 }
+
+
+def unplaced_number_problem(number: str) -> str | None:
+    """What is wrong with `number` (normalised), of no known province, when it is shaped like
+    a BC PHN or an Ontario HCN but passes neither check digit: most likely a mistyped one."""
+    candidates = [province for province, shaped in _SHAPES.items() if shaped.fullmatch(number)]
+    if not candidates or any(_VALIDATORS[province](number) for province in candidates):
+        return None
+    return f"{number!r} fails the check digit of {' and of '.join(_NAMES[province] for province in candidates)}"
 
 
 def health_number_problem(province: str, number: str) -> str | None:

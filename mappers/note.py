@@ -33,7 +33,7 @@ from mappers.note_text import (
     soap_sections,
     vital_signs,
 )
-from mappers.primitives import element, elements, instant, text
+from mappers.primitives import element, elements, fhir_instant, instant, text
 from mappers.records import StoredRecord, stored_fields
 from mappers.vitals import LOINC, Vitals, from_observations, observations
 
@@ -97,11 +97,6 @@ class NoteDraft(BaseModel):
     @classmethod
     def _to_the_millisecond(cls, value: datetime) -> datetime:
         return value.replace(microsecond=value.microsecond // 1000 * 1000)
-
-
-def fhir_instant(moment: datetime) -> str:
-    """A moment as a FHIR dateTime to the millisecond."""
-    return moment.isoformat(timespec="milliseconds")
 
 
 class NoteFields(BaseModel):

@@ -15,6 +15,11 @@ def instant(value: Any) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
+def fhir_instant(moment: datetime) -> str:
+    """A moment as a FHIR dateTime to the millisecond (microseconds dropped)."""
+    return moment.isoformat(timespec="milliseconds")
+
+
 def text(value: Any) -> str | None:
     """A string that says something; None for blank text and for anything that is not a string."""
     return value if isinstance(value, str) and value.strip() else None

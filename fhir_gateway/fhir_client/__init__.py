@@ -30,6 +30,7 @@ from fhir_gateway.fhir_client.errors import (
 )
 from fhir_gateway.fhir_client.etags import ETAG_SHAPE, etag, resource_etag, resource_version, version_of
 from fhir_gateway.fhir_client.retry import RetryPolicy
+from fhir_gateway.fhir_client.transactions import create_entry, created_identity, new_urn, transaction
 
 __all__ = [
     "ETAG_SHAPE",
@@ -48,10 +49,14 @@ __all__ = [
     "QueryParams",
     "RetryPolicy",
     "SearchPage",
+    "create_entry",
+    "created_identity",
     "error_from_entry",
     "error_from_response",
     "etag",
+    "new_urn",
     "resource_etag",
     "resource_version",
+    "transaction",
     "version_of",
 ]

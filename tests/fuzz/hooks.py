@@ -1,22 +1,24 @@
 """Schemathesis hooks of the gateway's fuzzing, loaded by `schemathesis.toml`.
 
 `filter_failure`: `positive_data_acceptance` holds that whatever the schema allows, the API
-accepts. Patient writes have two rules no JSON Schema can state, so a schema-valid body may
-break them and is then refused with 422, rightly:
+accepts. Some rules no JSON Schema can state, so a schema-valid request may break them and
+is then refused with 422, rightly:
 
-- `birth_date` lies between 1900-01-01 and today (UTC): `format: date` takes no bounds, and
-  today moves;
-- with `province` BC or ON, `insurance_no` passes that province's check digit (MOD-11, Luhn);
+- a patient's `birth_date` lies between 1900-01-01 and today (UTC): `format: date` takes no
+  bounds, and today moves; an interaction's `interaction_date` lies between 1900 and now;
+- a patient's `insurance_no`, with `province` BC or ON, passes that province's check digit
+  (MOD-11, Luhn); an interaction's (of a patient no one holds) when it is shaped like one;
 - `email` is not at a special-use domain (`.test`, `.local`, `localhost`, ...), which can
   receive no mail: `format: email` is syntax only;
-- `sort` (on the list) names each field once: a pattern cannot say so without lookahead.
+- `ailment_code` is in the ICD-10-CM release; a blood pressure's systolic is above its diastolic;
+- `sort` (on the patient list) names each field once: a pattern cannot say so without lookahead.
 
-Such a refusal is dropped only when the body really breaks one of these rules and every field
-the answer names is one the body breaks; any other refusal of schema-valid data is reported.
+Such a refusal is dropped only when the request really breaks one of these rules and every
+field the answer names is one it breaks; any other refusal of schema-valid data is reported.
 """
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import email_validator
 import schemathesis
@@ -24,11 +26,15 @@ from schemathesis import Case, HookContext, Response
 from schemathesis.core.failures import Failure
 from schemathesis.openapi.checks import RejectedPositiveData
 
-from mappers import health_numbers
+from mappers import health_numbers, icd10cm
 
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+EARLIEST_MOMENT = datetime(1900, 1, 1, tzinfo=UTC)
 PATIENT_WRITES = frozenset({"POST /patients", "PUT /patients/{patient_id}"})
 PATIENT_LIST = "GET /patients"
+INTERACTION_WRITE = "POST /interactions"
+INTERACTION_LIST = "GET /interactions"
+_CLOCK_SKEW = timedelta(minutes=5)
 
 
 @schemathesis.hook
@@ -43,6 +49,9 @@ def filter_failure(context: HookContext, failure: Failure, case: Case, response:
     operation = case.operation.label
     if operation == PATIENT_LIST:
         return not refused_only_for_a_repeated_sort_field(case.query, response.status_code, problem)
+    if operation == INTERACTION_LIST:
+        broken = {("query", "insurance_no")} if _unplaced_number_problem(case.query) else set()
+        return not refused_only_for(broken, response.status_code, problem)
     return not refused_only_for_unstatable_rules(operation, case.body, response.status_code, problem)
 
 
@@ -60,15 +69,58 @@ def refused_only_for_a_repeated_sort_field(query: object, status: int, problem: 
 
 
 def refused_only_for_unstatable_rules(operation: str, body: object, status: int, problem: object) -> bool:
-    """Whether a patient write was refused with a 422 naming only fields of `body` that break a
-    rule no JSON Schema can state."""
-    if operation not in PATIENT_WRITES or status != 422 or not isinstance(problem, Mapping):
+    """Whether a patient or interaction write was refused with a 422 naming only fields of
+    `body` that break a rule no JSON Schema can state."""
+    if operation in PATIENT_WRITES:
+        broken = {("body", field) for field in fields_breaking_unstatable_rules(body)}
+    elif operation == INTERACTION_WRITE:
+        broken = interaction_fields_breaking_unstatable_rules(body)
+    else:
+        return False
+    return refused_only_for(broken, status, problem)
+
+
+def refused_only_for(broken: set[tuple[str, ...]], status: int, problem: object) -> bool:
+    """Whether the answer is a 422 naming only locations among `broken`."""
+    if status != 422 or not isinstance(problem, Mapping):
         return False
     errors = problem.get("errors")
     if not isinstance(errors, list) or not errors:
         return False
     named = {tuple(error.get("loc") or ()) if isinstance(error, Mapping) else () for error in errors}
-    return named <= {("body", field) for field in fields_breaking_unstatable_rules(body)}
+    return named <= broken
+
+
+def interaction_fields_breaking_unstatable_rules(body: object) -> set[tuple[str, ...]]:
+    """Where an interaction body breaks a rule no JSON Schema can state."""
+    if not isinstance(body, Mapping):
+        return set()
+    broken: set[tuple[str, ...]] = set()
+    if _unplaced_number_problem(body):
+        broken.add(("body", "insurance_no"))
+    moment = body.get("interaction_date")
+    try:
+        when = datetime.fromisoformat(moment) if isinstance(moment, str) else None
+    except ValueError:
+        when = None
+    if when is not None and when.tzinfo is not None and not EARLIEST_MOMENT <= when <= datetime.now(UTC) + _CLOCK_SKEW:
+        broken.add(("body", "interaction_date"))
+    code = body.get("ailment_code")
+    if isinstance(code, str) and icd10cm.canonical(code) is None:
+        broken.add(("body", "ailment_code"))
+    metrics = body.get("metrics")
+    if isinstance(metrics, Mapping):
+        systolic, diastolic = metrics.get("bp_systolic"), metrics.get("bp_diastolic")
+        if isinstance(systolic, int | float) and isinstance(diastolic, int | float) and systolic <= diastolic:
+            broken |= {("body", "metrics", "bp_systolic"), ("body", "metrics", "bp_diastolic")}
+    return broken
+
+
+def _unplaced_number_problem(request: object) -> str | None:
+    number = request.get("insurance_no") if isinstance(request, Mapping) else None
+    if not isinstance(number, str):
+        return None
+    return health_numbers.unplaced_number_problem(health_numbers.normalize(number))
 
 
 def fields_breaking_unstatable_rules(body: object) -> set[str]:

@@ -1,18 +1,25 @@
 """Notes on the FHIR server: a `DocumentReference` each, with the vital-signs `Observation`s
 derived from it, written and deleted together in one transaction, through `FhirClient` only."""
 
-import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
+from fhir_gateway.date_range import date_range
 from fhir_gateway.features.notes.schemas import NoteListQuery
-from fhir_gateway.fhir_client import FhirBadRequest, FhirClient, error_from_entry, resource_version
+from fhir_gateway.fhir_client import (
+    FhirBadRequest,
+    FhirClient,
+    create_entry,
+    created_identity,
+    new_urn,
+    resource_version,
+    transaction,
+)
 from fhir_gateway.patient_scope import ResourceNotFound, StaleVersion, about, patient_records, read_patient
 from mappers.note import (
     Note,
     NoteDraft,
     NoteSummary,
-    fhir_instant,
     note_type_coding,
     original_content,
     to_domain,
@@ -30,19 +37,17 @@ _DERIVED_PAGE = 100
 async def create_note(*, client: FhirClient, draft: NoteDraft, system_base: str) -> tuple[Note, dict[str, Any]]:
     """Store a note and its vital signs in one transaction; the note and its DocumentReference."""
     document = to_fhir(draft, system_base=system_base, stored_at=datetime.now(UTC))
-    note_urn = f"urn:uuid:{uuid.uuid4()}"
+    note_urn = new_urn()
     derived = vital_observations(draft, note_urn)
-    entries = [_create_entry(document, note_urn)] + [
-        _create_entry(observation, f"urn:uuid:{uuid.uuid4()}") for observation in derived
-    ]
+    entries = [create_entry(document, note_urn)] + [create_entry(observation, new_urn()) for observation in derived]
     try:
-        answer = await client.transaction({"resourceType": "Bundle", "type": "transaction", "entry": entries})
+        answer = await client.transaction(transaction(entries))
     except FhirBadRequest:
         # The patient was deleted after it was read: say so, rather than what the server
         # says of a reference to nothing.
         await read_patient(client, draft.patient_id)
         raise
-    stored = document | _identity(answer, "DocumentReference")
+    stored = document | created_identity(answer, "DocumentReference")
     for observation in derived:
         observation["derivedFrom"] = [{"reference": f"DocumentReference/{stored['id']}"}]
     return to_domain(stored, derived, draft.patient_id, system_base=system_base), stored
@@ -78,14 +83,7 @@ async def list_notes(
     if query.note_type:
         coding = note_type_coding(query.note_type)
         params.append(("type", f"{coding['system']}|{coding['code']}"))
-    if query.from_ is not None:
-        params.append(("period", f"ge{_instant(query.from_)}"))
-    if query.to is not None:
-        # Up to the instant, or to the end of the day: before the next day begins.
-        to = query.to
-        params.append(
-            ("period", f"le{_instant(to)}" if isinstance(to, datetime) else f"lt{_instant(to + timedelta(days=1))}")
-        )
+    params += date_range("period", query.from_, query.to)
     page = await patient_records(client, "DocumentReference", patient_id, params, count=query.size, offset=query.offset)
     return [to_summary(resource, patient_id, system_base=system_base) for resource in page.matches], page.total
 
@@ -110,7 +108,7 @@ async def delete_note(*, client: FhirClient, patient_id: str, note_id: str, vers
         note_request["ifMatch"] = f'W/"{version}"'
     entries = [{"request": {"method": "DELETE", "url": f"Observation/{oid}"}} for oid in dict.fromkeys(derived)]
     entries.append({"request": note_request})
-    await client.transaction({"resourceType": "Bundle", "type": "transaction", "entry": entries})
+    await client.transaction(transaction(entries))
     return {"DocumentReference": 1, "Observation": len(entries) - 1}
 
 
@@ -132,33 +130,3 @@ async def _owned_note(client: FhirClient, patient_id: str, note_id: str) -> dict
 def _about(document: dict[str, Any], patient_id: str) -> bool:
     subject = document.get("subject")
     return isinstance(subject, dict) and subject.get("reference") == f"Patient/{patient_id}"
-
-
-def _create_entry(resource: dict[str, Any], full_url: str) -> dict[str, Any]:
-    return {"fullUrl": full_url, "resource": resource, "request": {"method": "POST", "url": resource["resourceType"]}}
-
-
-def _identity(answer: dict[str, Any], resource_type: str) -> dict[str, Any]:
-    """The id and meta the server gave the first entry of a transaction, from its response."""
-    entries = answer.get("entry") or []
-    first = entries[0] if entries and isinstance(entries[0], dict) else {}
-    response = first.get("response") if isinstance(first.get("response"), dict) else {}
-    segments = str(response.get("location") or "").split("/")
-    if resource_type not in segments[:-1]:
-        raise error_from_entry(first, message=f"FHIR server answered a transaction without the {resource_type}'s id")
-    at = segments.index(resource_type)
-    resource_id = segments[at + 1]
-    version = segments[at + 3] if len(segments) > at + 3 and segments[at + 2] == "_history" else None
-    meta: dict[str, Any] = {}
-    if version:
-        meta["versionId"] = version
-    if isinstance(response.get("lastModified"), str):
-        meta["lastUpdated"] = response["lastModified"]
-    return {"id": resource_id, "meta": meta}
-
-
-def _instant(bound: datetime | date) -> str:
-    """A bound as a FHIR dateTime to the millisecond, as notes are stored: an instant as
-    given (its microseconds dropped), a day (UTC) from its first moment."""
-    moment = bound if isinstance(bound, datetime) else datetime.combine(bound, time(), UTC)
-    return fhir_instant(moment.replace(microsecond=moment.microsecond // 1000 * 1000))

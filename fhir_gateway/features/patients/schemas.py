@@ -14,7 +14,17 @@ from pydantic import (
     model_validator,
 )
 
-from fhir_gateway.fields import Email, IsoDate, IsoInstant, NonBlankLine, Shaped, SingleLine
+from fhir_gateway.fields import (
+    INSURANCE_NO_MESSAGE,
+    INSURANCE_NO_SHAPE,
+    Email,
+    IsoDate,
+    IsoInstant,
+    NonBlankLine,
+    Shaped,
+    SingleLine,
+    normalized_insurance_no,
+)
 from fhir_gateway.paging import Page, PageQuery
 from mappers import health_numbers
 from mappers.patient import Address, Gender, PatientFields, Province
@@ -30,8 +40,6 @@ MAX_ADDRESS_LINE_LENGTH = 200
 MAX_CITY_LENGTH = 100
 
 MRN_SHAPE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-# Up to 32 letters and digits, a space or hyphen allowed after each (they are dropped).
-INSURANCE_NO_SHAPE = r"^(?:[A-Za-z0-9][ -]?){1,32}$"
 MRN_PATTERN = re.compile(MRN_SHAPE)
 _INSURANCE_NO = re.compile(INSURANCE_NO_SHAPE)
 PHONE_SHAPE = r"^\+?[0-9 ().-]{7,25}(?: ?(?:[xX]|[eE][xX][tT]\.?) ?[0-9]{1,6})?$"
@@ -141,7 +149,7 @@ def _postal_code(value: str, province: str | None) -> str:
 
 _SHAPE_MESSAGES = {
     "mrn": "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
-    "insurance_no": "must be up to 32 letters and digits (a space or hyphen after each is ignored)",
+    "insurance_no": INSURANCE_NO_MESSAGE,
     "phone": "is not a phone number (digits, spaces, +, -, ., parentheses, optional extension)",
 }
 
@@ -150,13 +158,6 @@ def _shaped_mrn(value: str | None) -> str | None:
     if value is not None and not MRN_PATTERN.fullmatch(value):
         raise ValueError(_SHAPE_MESSAGES["mrn"])
     return value
-
-
-def _normalized_insurance_no(value: str) -> str:
-    """Without spaces and hyphens; letters and digits only."""
-    if not _INSURANCE_NO.fullmatch(value):
-        raise ValueError(_SHAPE_MESSAGES["insurance_no"])
-    return health_numbers.normalize(value)
 
 
 class PatientIn(PatientFields):
@@ -330,7 +331,7 @@ class PatientListQuery(PageQuery):
     @field_validator("insurance_no", mode="after")
     @classmethod
     def _insurance_shape(cls, value: str | None) -> str | None:
-        return None if value is None else _normalized_insurance_no(value)
+        return None if value is None else normalized_insurance_no(value)
 
     def sort_keys(self) -> list[tuple[str, bool]]:
         """(field, descending) pairs, in order."""

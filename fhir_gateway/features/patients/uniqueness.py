@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 from fhir_gateway.features.patients.exceptions import DuplicatePatient
 from fhir_gateway.fhir_client import FhirClient
-from mappers import health_numbers
+from mappers.health_numbers import card_number
 from mappers.patient import PatientFields, mrn_system, to_domain
 
 # More holders than this can only come from data written around the gateway.
@@ -50,7 +50,7 @@ def insurance_values(number: str) -> list[str]:
     (HAPI-0550). A value that some unrelated system also holds is told apart afterwards by
     `clashes`, which compares the mapped insurance numbers.
     """
-    return list(dict.fromkeys([number, _card_number(number)]))
+    return list(dict.fromkeys([number, card_number(number)]))
 
 
 def create_criteria(patient: PatientFields, system_base: str) -> str:
@@ -65,7 +65,7 @@ def identifiers_changed(held: PatientFields, patient: PatientFields) -> bool:
     """Whether writing `patient` over the stored `held` claims an MRN or insurance number it did not hold."""
     changed_mrn = patient.mrn is not None and patient.mrn != held.mrn
     changed_number = patient.insurance_no is not None and (
-        held.insurance_no is None or _card_number(held.insurance_no) != _card_number(patient.insurance_no)
+        held.insurance_no is None or card_number(held.insurance_no) != card_number(patient.insurance_no)
     )
     return changed_mrn or changed_number
 
@@ -87,7 +87,7 @@ def clashes(holder: dict[str, Any], patient: PatientFields, system_base: str) ->
     if (
         patient.insurance_no
         and held.insurance_no
-        and _card_number(held.insurance_no) == _card_number(patient.insurance_no)
+        and card_number(held.insurance_no) == card_number(patient.insurance_no)
     ):
         found.append(f"insurance_no {patient.insurance_no!r}")
     return found
@@ -127,9 +127,3 @@ def _claim_order(resource: dict[str, Any]) -> tuple[datetime, str]:
     if moment.tzinfo is not None:
         moment = moment.replace(tzinfo=None) - moment.utcoffset()  # type: ignore[operator]
     return moment, str(resource.get("id"))
-
-
-def _card_number(number: str) -> str:
-    """The number without an Ontario version code."""
-    parts = health_numbers.split_on_hcn(number)
-    return parts[0] if parts else number

@@ -1,0 +1,1 @@
+"""Doctor-patient interactions: an Encounter each, with the Observations made in it."""

@@ -1,0 +1,40 @@
+"""Transaction Bundles the slices write: their entries, and what the server's answer says of
+the resources they created."""
+
+import uuid
+from typing import Any
+
+from fhir_gateway.fhir_client.errors import error_from_entry
+
+
+def new_urn() -> str:
+    """A `urn:uuid:` naming a resource created in the same transaction, until the server ids it."""
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+def create_entry(resource: dict[str, Any], full_url: str) -> dict[str, Any]:
+    """A transaction entry creating `resource`, which the Bundle's other entries refer to by `full_url`."""
+    return {"fullUrl": full_url, "resource": resource, "request": {"method": "POST", "url": resource["resourceType"]}}
+
+
+def transaction(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def created_identity(answer: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    """The id and meta the server gave the first entry of a transaction, from its response."""
+    entries = answer.get("entry") or []
+    first = entries[0] if entries and isinstance(entries[0], dict) else {}
+    response = first.get("response") if isinstance(first.get("response"), dict) else {}
+    segments = str(response.get("location") or "").split("/")
+    if resource_type not in segments[:-1]:
+        raise error_from_entry(first, message=f"FHIR server answered a transaction without the {resource_type}'s id")
+    at = segments.index(resource_type)
+    resource_id = segments[at + 1]
+    version = segments[at + 3] if len(segments) > at + 3 and segments[at + 2] == "_history" else None
+    meta: dict[str, Any] = {}
+    if version:
+        meta["versionId"] = version
+    if isinstance(response.get("lastModified"), str):
+        meta["lastUpdated"] = response["lastModified"]
+    return {"id": resource_id, "meta": meta}
