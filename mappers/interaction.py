@@ -5,7 +5,7 @@
 | patient_id, insurance_no | `Encounter.subject`: the reference, and the health number as its `identifier` |
 | interaction_date | `Encounter.period` (start and end: the moment); `status` finished, `class` AMB |
 | ailment, ailment_code | `Encounter.reasonCode[0]`: `text`, and an ICD-10-CM coding |
-| labels | `Encounter.meta.tag`, system `{base}/CodeSystem/interaction-label` |
+| labels | `Encounter.meta.tag`, system `{base}/CodeSystem/interaction-label`; in order: `interaction-label-order` |
 | remarks | extension `interaction-remarks` (string) |
 | next_steps | extension `interaction-next-step` (string, one per step) |
 | qa | extension `interaction-qa` (`question`, `answer`), one per pair |
@@ -19,7 +19,9 @@ interaction date as `effectiveDateTime` and `status` final. A metric that is not
 is a `valueString` or `valueBoolean`. Symptoms and metrics also
 carry their place in the list or object they were written in (extension
 `interaction-position`): a FHIR server returns an encounter's Observations in an order of
-its own, and the interaction reads back as it was written.
+its own, and the interaction reads back as it was written. So do labels: HAPI FHIR returns
+tags sorted, so their written order is kept beside them (a string per label); the tags
+stay what labels are, and a tag added by another client reads as a label, after the others.
 """
 
 from collections.abc import Iterator
@@ -231,16 +233,29 @@ def to_domain(resource: dict[str, Any], found: list[dict[str, Any]], *, system_b
         health_status=health_status,
         qa=qa,
         next_steps=list(_strings(resource, _extension_url(system_base, "interaction-next-step"))),
-        labels=[
-            code
-            for tag in elements(meta.get("tag"))
-            if tag.get("system") == label_system(system_base) and (code := text(tag.get("code")))
-        ],
+        labels=_labels(resource, system_base),
     )
 
 
+def _labels(resource: dict[str, Any], system_base: str) -> list[str]:
+    """The labels of an Encounter (its tags), in the order they were written."""
+    tagged = [
+        code
+        for tag in elements(element(resource.get("meta")).get("tag"))
+        if tag.get("system") == label_system(system_base) and (code := text(tag.get("code")))
+    ]
+    written = [
+        label
+        for label in dict.fromkeys(_strings(resource, _extension_url(system_base, "interaction-label-order")))
+        if label in tagged
+    ]
+    return written + [label for label in dict.fromkeys(tagged) if label not in written]
+
+
 def _extensions(draft: InteractionDraft, system_base: str) -> list[dict[str, Any]]:
-    extensions: list[dict[str, Any]] = []
+    extensions: list[dict[str, Any]] = [
+        {"url": _extension_url(system_base, "interaction-label-order"), "valueString": label} for label in draft.labels
+    ]
     if draft.remarks:
         extensions.append({"url": _extension_url(system_base, "interaction-remarks"), "valueString": draft.remarks})
     extensions += [
