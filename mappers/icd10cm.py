@@ -27,6 +27,11 @@ def _table() -> ModuleType:
     return simple_icd_10_cm
 
 
+def load() -> None:
+    """Load the release now (it is loaded on first use otherwise)."""
+    _table()
+
+
 def canonical(code: str) -> str | None:
     """`code` as the release writes it, or None when it is no ICD-10-CM diagnosis code."""
     table = _table()

@@ -9,15 +9,21 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from fhir_gateway.app import create_app
 from fhir_gateway.embedded import EmbeddedStore
+from fhir_gateway.features.interactions.schemas import InteractionIn
 from fhir_gateway.fhir_client import FhirClient
+from fhir_gateway.settings import Settings
 from generators.bundles import Resource, urn
 from generators.cli import app
-from generators.demo import DEMO_COUNTS, DemoPatient, demo_records, sample_notes
+from generators.demo import DEMO_BATCH_SIZE, DEMO_COUNTS, DemoPatient, demo_records, sample_notes
 from generators.pipeline import RunReport, outgoing_bundles
 from generators.records import DEFAULT_SYSTEM_BASE
 from generators.uploader import BundleUploader, UploadPolicy
+from mappers import icd10cm, vitals
+from mappers.interaction import to_domain as interaction_to_domain
 from mappers.note import to_domain
+from mappers.patient import to_domain as patient_to_domain
 from tests.generators.conftest import BASE, TODAY
 from tests.test_cli import free_port, running, wait_for
 
@@ -159,3 +165,57 @@ def test_serve_loads_the_demo_into_an_empty_embedded_store_and_fhir_does_not(tmp
         assert count(store, "Patient") == 37
     finally:
         store.dispose()
+
+
+def test_every_demo_patient_has_clinic_visits_the_api_would_accept() -> None:
+    records = list(demo_records(TODAY))
+
+    for record in records:
+        patient = patient_to_domain(record[0], system_base=DEFAULT_SYSTEM_BASE)
+        visits = [r for r in record if r["resourceType"] == "Encounter"]
+        assert 1 <= len(visits) <= 3
+        for visit in visits:
+            made = [
+                r
+                for r in record
+                if r["resourceType"] == "Observation" and r.get("encounter", {}).get("reference") == urn(visit["id"])
+            ]
+            interaction = interaction_to_domain(visit, made, system_base=DEFAULT_SYSTEM_BASE)
+            assert interaction.insurance_no == patient.insurance_no
+            assert patient.birth_date < interaction.interaction_date.date() < TODAY
+            assert interaction.ailment_code == icd10cm.canonical(interaction.ailment_code or "")
+            assert interaction.symptoms and interaction.labels and interaction.health_status
+            assert vitals.implausible({k: v for k, v in interaction.metrics.items() if k in vitals.VITAL_SIGNS}) == {}
+            written = interaction.model_dump(include=set(InteractionIn.model_fields), exclude_none=True)
+            # What the API would take from a client, unchanged by its validation.
+            assert InteractionIn.model_validate(written).model_dump(exclude_none=True) == written | {
+                "interaction_date": interaction.interaction_date
+            }
+
+
+@pytest.mark.anyio
+async def test_the_demo_visits_load_and_read_back_through_the_interactions_api(
+    store: EmbeddedStore, tmp_path: Path
+) -> None:
+    records = list(demo_records(TODAY))
+    bundles = list(outgoing_bundles(records, batch_size=DEMO_BATCH_SIZE, name_prefix="demo", report=RunReport()))
+    uploader = BundleUploader(BASE, UploadPolicy(failed_dir=tmp_path), transport=httpx.ASGITransport(store.app))
+    report = await uploader.upload(bundles)
+    await uploader.aclose()
+    assert report.failures == []
+
+    patient = records[1][0]
+    number = patient_to_domain(patient, system_base=DEFAULT_SYSTEM_BASE).insurance_no
+    visits = [r for r in records[1] if r["resourceType"] == "Encounter"]
+    settings = Settings(_env_file=None, identifier_system_base=DEFAULT_SYSTEM_BASE, home_url=None)
+    async with FhirClient(BASE, transport=httpx.ASGITransport(store.app)) as fhir:
+        app = create_app(settings, fhir_client=fhir)
+        gateway = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gateway.test")
+        async with app.router.lifespan_context(app), gateway as client:
+            listed = (await client.get("/interactions", params={"insurance_no": number})).json()
+            read = (await client.get(f"/interactions/{visits[0]['id']}")).json()
+
+    assert listed["total"] == len(visits)
+    assert {item["id"] for item in listed["items"]} == {visit["id"] for visit in visits}
+    assert read == next(item for item in listed["items"] if item["id"] == visits[0]["id"])
+    assert read["patient_id"] == patient["id"] and read["insurance_no"] == number
