@@ -165,38 +165,53 @@ def observations(
     symptom, then each metric in the order written (a blood pressure as one panel)."""
     patient = {"reference": subject or f"Patient/{draft.patient_id}"}
     effective = fhir_instant(draft.interaction_date)
-
-    def made(observation: dict[str, Any], position: int | None = None) -> dict[str, Any]:
-        extension = [{"url": _position_url(system_base), "valuePositiveInt": position}] if position else []
-        return {
-            "resourceType": "Observation",
-            **({"extension": extension} if extension else {}),
-            "status": "final",
-            **{key: value for key, value in observation.items() if key not in ("resourceType", "status")},
-            "subject": patient,
-            "encounter": {"reference": encounter_reference},
-            "effectiveDateTime": effective,
-        }
-
-    found: list[dict[str, Any]] = []
+    # (position in its list, what the Observation says); the health status has no list.
+    said: list[tuple[int | None, dict[str, Any]]] = []
     if draft.health_status is not None:
         code, display = HEALTH_STATUS
         concept = {"coding": [{"system": interaction_system(system_base), "code": code, "display": display}]}
-        found.append(made({"code": concept | {"text": display}, "valueInteger": draft.health_status}))
-    for position, symptom in enumerate(draft.symptoms, start=1):
-        found.append(made({"code": _symptom_concept(), "valueCodeableConcept": {"text": symptom}}, position))
-
-    names = list(draft.metrics)
-    signs = {name: value for name, value in draft.metrics.items() if name in VITAL_SIGNS}
-    signs_observed = vitals.observations(Vitals(**signs), subject=patient, effective=effective)
-    metrics: list[tuple[int, dict[str, Any]]] = [
-        (min(names.index(name) for name in from_observations([vital]).present()) + 1, vital) for vital in signs_observed
+        said.append((None, {"code": concept | {"text": display}, "valueInteger": draft.health_status}))
+    said += [
+        (position, {"code": _symptom_concept(), "valueCodeableConcept": {"text": symptom}})
+        for position, symptom in enumerate(draft.symptoms, start=1)
     ]
-    for position, (name, value) in enumerate(draft.metrics.items(), start=1):
-        if name not in VITAL_SIGNS:
-            metrics.append((position, _metric(name, value, system_base)))
-    found += [made(observation, position) for position, observation in sorted(metrics, key=lambda item: item[0])]
-    return found
+    names = list(draft.metrics)
+    signs = Vitals(**{name: value for name, value in draft.metrics.items() if name in VITAL_SIGNS})
+    # A blood pressure panel holds two metrics: it takes the place of the first.
+    metrics = [
+        (1 + min(names.index(name) for name in from_observations([vital]).present()), vital)
+        for vital in vitals.observations(signs, subject=patient, effective=effective)
+    ]
+    metrics += [
+        (position, _metric(name, value, system_base))
+        for position, (name, value) in enumerate(draft.metrics.items(), start=1)
+        if name not in VITAL_SIGNS
+    ]
+    said += sorted(metrics, key=lambda metric: metric[0])
+    return [
+        _observation(content, position, patient, encounter_reference, effective, system_base)
+        for position, content in said
+    ]
+
+
+def _observation(
+    content: dict[str, Any],
+    position: int | None,
+    patient: dict[str, str],
+    encounter_reference: str,
+    effective: str,
+    system_base: str,
+) -> dict[str, Any]:
+    observation: dict[str, Any] = {"resourceType": "Observation"}
+    if position is not None:
+        observation["extension"] = [{"url": _position_url(system_base), "valuePositiveInt": position}]
+    observation["status"] = "final"
+    observation |= {key: value for key, value in content.items() if key not in ("resourceType", "status")}
+    return observation | {
+        "subject": patient,
+        "encounter": {"reference": encounter_reference},
+        "effectiveDateTime": effective,
+    }
 
 
 def to_domain(resource: dict[str, Any], found: list[dict[str, Any]], *, system_base: str) -> Interaction:
