@@ -16,10 +16,10 @@
 
 Every Observation has the patient as `subject`, the Encounter as `encounter`, the
 interaction date as `effectiveDateTime` and `status` final. A metric that is not a number
-is a `valueString` or `valueBoolean`. Symptoms and metrics also
-carry their place in the list or object they were written in (extension
-`interaction-position`): a FHIR server returns an encounter's Observations in an order of
-its own, and the interaction reads back as it was written. So do labels: HAPI FHIR returns
+is a `valueString` or `valueBoolean`. Symptoms and metrics also carry their place in the
+list or object they were written in (extension `interaction-position`; each half of a
+blood pressure too): a FHIR server returns an encounter's Observations in an order of its
+own, and the interaction reads back as it was written. So do labels: HAPI FHIR returns
 tags sorted, so their written order is kept beside them (a string per label); the tags
 stay what labels are, and a tag added by another client reads as a label, after the others.
 """
@@ -33,7 +33,7 @@ from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictFloat, S
 from mappers import icd10cm, vitals
 from mappers.primitives import element, elements, fhir_instant, instant, text
 from mappers.records import StoredRecord, stored_fields
-from mappers.vitals import LOINC, VITAL_SIGNS, Vitals, from_observations
+from mappers.vitals import LOINC, VITAL_SIGNS, Vitals, from_observations, sign_name
 
 SYMPTOM = ("75325-1", "Symptom")
 ENCOUNTER_CLASS = {
@@ -175,11 +175,13 @@ def observations(
         (position, {"code": _symptom_concept(), "valueCodeableConcept": {"text": symptom}})
         for position, symptom in enumerate(draft.symptoms, start=1)
     ]
-    names = list(draft.metrics)
+    places = {name: place for place, name in enumerate(draft.metrics, start=1)}
     signs = Vitals(**{name: value for name, value in draft.metrics.items() if name in VITAL_SIGNS})
-    # A blood pressure panel holds two metrics: it takes the place of the first.
     metrics = [
-        (1 + min(names.index(name) for name in from_observations([vital]).present()), vital)
+        (
+            min(places[name] for name in from_observations([vital]).present()),
+            _placed(vital, places, system_base),
+        )
         for vital in vitals.observations(signs, subject=patient, effective=effective)
     ]
     metrics += [
@@ -192,6 +194,15 @@ def observations(
         _observation(content, position, patient, encounter_reference, effective, system_base)
         for position, content in said
     ]
+
+
+def _placed(vital: dict[str, Any], places: dict[str, int], system_base: str) -> dict[str, Any]:
+    """A vital-signs Observation whose components (a blood pressure's) carry their own places:
+    the panel takes the place of its first, and either may have been written first."""
+    for component in elements(vital.get("component")):
+        if (name := sign_name(element(component.get("code")))) in places:
+            component["extension"] = [{"url": _position_url(system_base), "valuePositiveInt": places[name]}]
+    return vital
 
 
 def _observation(
@@ -338,8 +349,14 @@ def _observed(
             if value is not None:
                 metrics.append((position, name, value))
         else:
+            places = {
+                name: _position(component, system_base) or position
+                for component in elements(observation.get("component"))
+                if (name := sign_name(element(component.get("code"))))
+            }
             metrics += [
-                (position, sign, measure) for sign, measure in from_observations([observation]).present().items()
+                (places.get(sign, position), sign, measure)
+                for sign, measure in from_observations([observation]).present().items()
             ]
     held: dict[str, bool | int | float | str] = {}
     for _, name, value in sorted(metrics, key=_written_order):

@@ -161,6 +161,11 @@ def from_observations(resources: list[dict[str, Any]]) -> Vitals:
     return Vitals(**values)
 
 
+def sign_name(concept: dict[str, Any]) -> str | None:
+    """The vital sign a CodeableConcept names by its LOINC code (a panel's component, say)."""
+    return next((_BY_CODE[code].name for code in _loinc_codes(concept) if code in _BY_CODE), None)
+
+
 def _take(values: dict[str, Measure], codes: list[str], holder: dict[str, Any]) -> None:
     sign = next((_BY_CODE[code] for code in codes if code in _BY_CODE), None)
     quantity = element(holder.get("valueQuantity"))
