@@ -1,6 +1,5 @@
 """`create_app`: the one composition root of the gateway."""
 
-import threading
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -28,7 +27,6 @@ from fhir_gateway.observability import (
 )
 from fhir_gateway.problems import install_problem_handlers
 from fhir_gateway.settings import Settings
-from mappers import icd10cm
 
 API_VERSION = "0.1.0"
 # The embedded store is reached in-process; the host only has to be a valid URL.
@@ -70,9 +68,6 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
                 stack.push_async_callback(client.aclose)
             app.state.embedded_store = store
             app.state.fhir_client = client
-            # The ICD-10-CM table takes seconds to load: in the background now, rather than
-            # within the first request that names a code, which would hold up every other.
-            threading.Thread(target=icd10cm.load, name="icd10cm-load", daemon=True).start()
             yield
 
     app = FastAPI(

@@ -1,46 +1,43 @@
-"""ICD-10-CM diagnosis codes, from the CDC's April 2026 release that `simple-icd-10-cm`
-ships: known offline, so a code is checked without a terminology server.
+"""ICD-10-CM diagnosis codes, from the CDC's April 2026 release (public domain), known
+offline: a code is checked without a terminology server.
 
-A code is valid when it names a category or a subcategory (`J30`, `J30.1`, `S52.521A`);
-chapters and blocks (`J30-J39`) are groupings, not codes a diagnosis is recorded with.
-Codes are taken in either case, with or without their dot, and kept in the release's own
-form (`J30.1`).
+The table (`data/icd10cm.tsv.gz`) is generated from the release `simple-icd-10-cm` ships by
+`scripts/generate_icd10cm_table.py`. A code is valid when it names a category or a
+subcategory (`J30`, `J30.1`, `S52.521A`); chapters and blocks (`J30-J39`) are groupings,
+not codes a diagnosis is recorded with. Codes are taken in either case, with or without
+their dot, and kept in the release's own form (`J30.1`).
 """
 
-import warnings
+import gzip
 from functools import cache
-from types import ModuleType
+from pathlib import Path
 
 SYSTEM = "http://hl7.org/fhir/sid/icd-10-cm"
 RELEASE = "April 2026"
+TABLE = Path(__file__).parent / "data" / "icd10cm.tsv.gz"
 
 
 @cache
-def _table() -> ModuleType:
-    # Importing the package parses the whole release (about 2 s): only the first code
-    # checked pays for it, not every start of the gateway or its CLI.
-    with warnings.catch_warnings():
-        # It reads its data with importlib.resources.read_text, deprecated on Python 3.11 and 3.12.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import simple_icd_10_cm
-
-    return simple_icd_10_cm
-
-
-def load() -> None:
-    """Load the release now (it is loaded on first use otherwise)."""
-    _table()
+def _table() -> dict[str, tuple[str, str]]:
+    """Each code without its dot -> (the code as the release writes it, its description)."""
+    found: dict[str, tuple[str, str]] = {}
+    with gzip.open(TABLE, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            code, description = line.rstrip("\n").split("\t", 1)
+            found[code.replace(".", "")] = (code, description)
+    return found
 
 
 def canonical(code: str) -> str | None:
     """`code` as the release writes it, or None when it is no ICD-10-CM diagnosis code."""
-    table = _table()
     candidate = code.strip().upper()
-    if not candidate or not table.is_valid_item(candidate) or not table.is_category_or_subcategory(candidate):
+    # A dot belongs after the third character, before more; anywhere else the code is mistyped.
+    if "." in candidate and (candidate.index(".") != 3 or candidate.endswith(".")):
         return None
-    return str(table.add_dot(candidate))
+    known = _table().get(candidate.replace(".", "", 1))
+    return known[0] if known else None
 
 
 def description(code: str) -> str:
     """The release's description of a valid code (`canonical`'s answer)."""
-    return str(_table().get_description(code))
+    return _table()[code.replace(".", "")][1]

@@ -1,11 +1,15 @@
 """ICD-10-CM codes known offline: canonical forms, refusals, descriptions (mappers.icd10cm)."""
 
+import importlib.util
 from importlib.resources import files
+from pathlib import Path
 
 import pytest
 
 from mappers import icd10cm
 from mappers.icd10cm import RELEASE, SYSTEM, canonical, description
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "generate_icd10cm_table.py"
 
 
 @pytest.mark.parametrize(
@@ -87,8 +91,14 @@ def test_the_canonical_form_has_a_description() -> None:
     assert description(code) == "Acute upper respiratory infection, unspecified"
 
 
-def test_the_release_is_the_one_the_package_ships() -> None:
-    assert RELEASE == "April 2026"
+def test_the_table_is_what_the_script_makes_of_the_release_the_package_ships() -> None:
+    spec = importlib.util.spec_from_file_location("generate_icd10cm_table", SCRIPT)
+    assert spec and spec.loader
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    assert script.table_bytes() == icd10cm.TABLE.read_bytes()
+    assert script.RELEASE == RELEASE == "April 2026"
     month, year = RELEASE.split()
     shipped = [entry.name for entry in (files("simple_icd_10_cm") / "data").iterdir()]
     assert any(month in name and year in name for name in shipped), shipped
