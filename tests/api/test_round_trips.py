@@ -135,3 +135,43 @@ async def test_a_note_delete_reads_searches_and_writes_one_transaction(gateway: 
     requests = await fhir_requests(gateway, "DELETE", f"/patients/{patient['id']}/notes/{note['id']}")
 
     assert requests == [f"GET /DocumentReference/{note['id']}", "GET /Observation", "POST /"]
+
+
+INTERACTION = {
+    "insurance_no": BC_PHN,
+    "interaction_date": "2025-03-01T10:30:00-08:00",
+    "symptoms": ["sneezing", "itchy eyes"],
+    "metrics": {"heart_rate": 72, "bp_systolic": 120, "bp_diastolic": 78, "peak_flow_l_min": 420},
+    "health_status": 7,
+    "labels": ["allergy"],
+}
+
+
+async def test_an_interaction_is_written_in_one_transaction_after_the_patient_search(
+    gateway: OwnStoreGateway,
+) -> None:
+    await gateway.client.post("/patients", json={**PATIENT, "province": "BC", "insurance_no": BC_PHN})
+
+    assert await fhir_requests(gateway, "POST", "/interactions", json=INTERACTION) == ["GET /Patient", "POST /"]
+
+
+async def test_an_interaction_is_read_with_its_observations_in_one_request(gateway: OwnStoreGateway) -> None:
+    await gateway.client.post("/patients", json={**PATIENT, "province": "BC", "insurance_no": BC_PHN})
+    interaction = (await gateway.client.post("/interactions", json=INTERACTION)).json()
+
+    requests = await fhir_requests(gateway, "GET", f"/interactions/{interaction['id']}")
+
+    assert requests == ["GET /Encounter"]
+
+
+async def test_a_list_of_interactions_by_health_number_is_three_searches(gateway: OwnStoreGateway) -> None:
+    await gateway.client.post("/patients", json={**PATIENT, "province": "BC", "insurance_no": BC_PHN})
+    for day in (1, 2, 3):
+        written = {**INTERACTION, "interaction_date": f"2025-03-0{day}T10:00:00Z"}
+        assert (await gateway.client.post("/interactions", json=written)).status_code == 201
+    query = {"insurance_no": BC_PHN, "label": "allergy"}
+
+    requests = await fhir_requests(gateway, "GET", "/interactions", params=query)
+
+    assert requests == ["GET /Patient", "GET /Encounter", "GET /Observation"]
+    assert (await gateway.client.get("/interactions", params=query)).json()["total"] == 3
