@@ -35,7 +35,7 @@ async def client(server: respx.Router) -> AsyncIterator[FhirClient]:
 
 def test_the_package_exports_exactly_its_public_names() -> None:
     public = {name for name in vars(fhir_client) if not name.startswith("_")}
-    submodules = {"client", "errors", "etags", "retry"}
+    submodules = {"client", "errors", "etags", "retry", "transactions"}
 
     assert set(fhir_client.__all__) == public - submodules
 
