@@ -90,7 +90,11 @@ def expunge(fhir_url: str) -> None:
     answer = httpx.post(
         f"{fhir_url}/$expunge", json=parameters, headers={"Content-Type": "application/fhir+json"}, timeout=120
     )
-    answer.raise_for_status()
+    if answer.is_error:
+        raise SystemExit(
+            f"{fhir_url} refused $expunge ({answer.status_code}): start it with "
+            "--hapi.fhir.expunge_enabled=true --hapi.fhir.allow_multiple_delete=true"
+        )
 
 
 async def run(arguments: argparse.Namespace, directory: str) -> None:
