@@ -15,6 +15,7 @@ from fhir_gateway.features.immunizations.router import router as immunizations_r
 from fhir_gateway.features.interactions.router import router as interactions_router
 from fhir_gateway.features.notes.router import router as notes_router
 from fhir_gateway.features.patients.router import router as patients_router
+from fhir_gateway.features.summaries.router import router as summaries_router
 from fhir_gateway.fhir_client import FhirClient, RetryPolicy
 from fhir_gateway.http_rules import refuse_repeated_query_parameters
 from fhir_gateway.observability import (
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
     app.include_router(patients_router)
     app.include_router(notes_router)
     app.include_router(interactions_router)
+    app.include_router(summaries_router)
     app.include_router(immunizations_router)
     app.include_router(allergies_router)
     app.include_router(metrics_router)

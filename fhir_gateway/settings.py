@@ -3,7 +3,7 @@
 from functools import cached_property
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EMBEDDED = "embedded"
@@ -51,6 +51,20 @@ class Settings(BaseSettings):
         120.0, gt=0, description="Longest OCR of one note before it is stored without text."
     )
     ocr_max_pages: int = Field(20, ge=1, description="Pages of a scanned PDF read by OCR; later pages get no text.")
+    openai_api_key: SecretStr | None = Field(
+        None, description="Key of the OpenAI API (or a compatible server); without one, summaries are written offline."
+    )
+    openai_base_url: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible server; empty for OpenAI's own."
+    )
+    openai_model: str = Field("gpt-4o-mini", description="Model that writes summaries' narratives.")
+    openai_timeout_seconds: float = Field(20.0, gt=0, description="Longest wait for one answer of the model.")
+    openai_max_retries: int = Field(
+        1, ge=0, le=5, description="Retries of a model request that timed out or was refused for now (429, 5xx)."
+    )
+    summary_cache_size: int = Field(
+        256, ge=0, description="Summaries kept in memory, by the versions of their sources; 0 keeps none."
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://localhost:3000"],
         description="Comma-separated browser origins allowed by CORS.",
@@ -82,6 +96,12 @@ class Settings(BaseSettings):
                 f"({self.max_request_bytes}): raise MAX_REQUEST_BYTES with it"
             )
         return self
+
+    @field_validator("openai_api_key", "openai_base_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `.env.example` lists them empty: an empty key or URL is none.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @cached_property
     def allowed_origins(self) -> list[str]:

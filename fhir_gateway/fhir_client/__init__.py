@@ -30,7 +30,13 @@ from fhir_gateway.fhir_client.errors import (
 )
 from fhir_gateway.fhir_client.etags import ETAG_SHAPE, etag, resource_etag, resource_version, version_of
 from fhir_gateway.fhir_client.retry import RetryPolicy
-from fhir_gateway.fhir_client.transactions import create_entry, created_identity, new_urn, transaction
+from fhir_gateway.fhir_client.transactions import (
+    create_entry,
+    created_identity,
+    entry_resource,
+    new_urn,
+    transaction,
+)
 
 __all__ = [
     "ETAG_SHAPE",
@@ -51,6 +57,7 @@ __all__ = [
     "SearchPage",
     "create_entry",
     "created_identity",
+    "entry_resource",
     "error_from_entry",
     "error_from_response",
     "etag",

@@ -1,5 +1,5 @@
-"""Transaction Bundles the slices write: their entries, and what the server's answer says of
-the resources they created."""
+"""Transaction and batch Bundles the slices write: their entries, and what the server's
+answers say of them."""
 
 import uuid
 from typing import Any
@@ -38,3 +38,12 @@ def created_identity(answer: dict[str, Any], resource_type: str) -> dict[str, An
     if isinstance(response.get("lastModified"), str):
         meta["lastUpdated"] = response["lastModified"]
     return {"id": resource_id, "meta": meta}
+
+
+def entry_resource(answer: dict[str, Any]) -> dict[str, Any]:
+    """The resource an entry of a batch response holds, or the error its status names."""
+    status = str((answer.get("response") or {}).get("status", ""))
+    resource = answer.get("resource")
+    if not status.startswith("2") or not isinstance(resource, dict):
+        raise error_from_entry(answer)
+    return resource

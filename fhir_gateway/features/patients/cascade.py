@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any
 from urllib.parse import urlencode
 
-from fhir_gateway.fhir_client import FhirClient, error_from_entry, resource_version
+from fhir_gateway.fhir_client import FhirClient, entry_resource, error_from_entry, resource_version
 from fhir_gateway.patient_scope import StaleVersion, about
 
 # (resource type, search parameter pointing at the patient): notes, interactions and
@@ -44,13 +44,13 @@ async def delete_patient(*, client: FhirClient, patient_id: str, version: str | 
     if len(answers) != len(reads):
         raise error_from_entry({}, message=f"FHIR server answered a batch of {len(reads)} with {len(answers)} entries")
     with about("patient", patient_id):
-        patient = _resource_of(answers[0])
+        patient = entry_resource(answers[0])
     current = resource_version(patient)
     if version is not None and version != current:
         raise StaleVersion("patient", patient_id, current, version)
     referrers: list[tuple[str, str]] = []
     for (kind, _), answer in zip(REFERRERS, answers[1:], strict=True):
-        referrers += [(kind, resource_id) for resource_id in await _referrer_ids(client, kind, _resource_of(answer))]
+        referrers += [(kind, resource_id) for resource_id in await _referrer_ids(client, kind, entry_resource(answer))]
 
     patient_request: dict[str, Any] = {"method": "DELETE", "url": f"Patient/{patient_id}"}
     if version is not None:
@@ -67,15 +67,6 @@ async def delete_patient(*, client: FhirClient, patient_id: str, version: str | 
 
 def _referrer_query(param: str, patient_id: str) -> str:
     return urlencode({param: f"Patient/{patient_id}", "_elements": "id", "_count": _REFERRER_PAGE})
-
-
-def _resource_of(answer: dict[str, Any]) -> dict[str, Any]:
-    """The resource a batch entry answered, or the error its status names."""
-    status = str((answer.get("response") or {}).get("status", ""))
-    resource = answer.get("resource")
-    if not status.startswith("2") or not isinstance(resource, dict):
-        raise error_from_entry(answer)
-    return resource
 
 
 async def _referrer_ids(client: FhirClient, kind: str, first_page: dict[str, Any]) -> list[str]:

@@ -1,0 +1,275 @@
+"""The heading and key facts of a summary, read deterministically from the record: the
+structured data as it is, and the notes' text by name (`mappers.clinical_terms`).
+
+- diagnoses: interactions' ailments (with their ICD-10-CM code), and the diseases named on
+  the lines of notes that state diagnoses (assessment, impression, diagnosis, past medical
+  history, problem list, and SOAP's `A:`);
+- medications: the drugs any note or interaction names, each with the dose written after it
+  where there is one (`metformin 1000 mg BID`); the newest mention with a dose wins;
+- allergies: AllergyIntolerance records, else "no known drug allergies" when a note says so;
+- immunizations: every Immunization, newest first;
+- observations: the newest value of each vital sign, and the newest interaction's other
+  metrics and health status.
+
+Each fact names the record it came from; a fact found in several is given once, from the
+newest.
+"""
+
+import re
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
+
+from fhir_gateway.features.summaries.record import PatientRecord
+from fhir_gateway.features.summaries.schemas import Fact, Heading, KeyFacts, Source
+from mappers import clinical_terms, icd10cm
+from mappers.clinical_terms import Term
+from mappers.interaction import Interaction
+from mappers.note import Note
+from mappers.patient import to_domain as patient_to_domain
+from mappers.primitives import instant
+from mappers.vitals import VITAL_SIGNS, from_observations
+
+# A line that states diagnoses: its heading, then what it says.
+_DIAGNOSIS_LINE = re.compile(
+    r"^\s*(?:A|A/P|Assessment(?: and plan)?|Impression|(?:Admitting |Discharge |Secondary )?diagnos[ie]s"
+    r"|Secondary|PMH|Past medical history|Problem list|History)\s*:(?P<said>.*)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_DOSE = re.compile(
+    r"\s*(?P<dose>\d+(?:[.,/]\d+)*\s*(?:mg|mcg|µg|g|mL|units?|IU)\b"
+    r"(?:\s+(?:PO|IV|IM|SC|SQ|SL|PR|INH))?"
+    r"(?:\s+(?:once daily|twice daily|daily|once|BID|TID|QID|QHS|q\d+h|PRN|weekly|nightly|at bedtime))?)",
+    re.IGNORECASE,
+)
+# A condition the clause denies ("No hypoglycemia history", "ruled out for sepsis").
+_NEGATED = re.compile(
+    r"\b(?:no|not|denies|denied|without|negative for|free of|ruled out(?: for)?|r/o)\s+(?:[\w-]+\s+){0,2}$",
+    re.IGNORECASE,
+)
+_NO_KNOWN_ALLERGIES = re.compile(r"\b(?:NKDA|no known (?:drug )?allergies)\b", re.IGNORECASE)
+_BLOOD_PRESSURE = ("bp_systolic", "bp_diastolic")
+_SIGN_NAMES = {
+    "heart_rate": "Heart rate",
+    "respiratory_rate": "Respiratory rate",
+    "temperature_c": "Temperature",
+    "spo2": "Oxygen saturation",
+    "weight_kg": "Weight",
+    "height_cm": "Height",
+}
+
+
+def heading(record: PatientRecord, *, system_base: str, today: date) -> Heading:
+    patient = patient_to_domain(record.patient, system_base=system_base)
+    name = " ".join(part for part in (patient.given_name, patient.family_name) if part) or None
+    return Heading(
+        name=name,
+        age=age_on(patient.birth_date, today) if patient.birth_date else None,
+        mrn=patient.mrn,
+        birth_date=patient.birth_date,
+        gender=patient.gender,
+    )
+
+
+def age_on(birth_date: date, today: date) -> int:
+    """Whole years lived on `today` (one more from the birthday itself)."""
+    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+
+
+def key_facts(record: PatientRecord) -> KeyFacts:
+    notes = sorted(record.notes, key=lambda note: note.taken_at, reverse=True)
+    interactions = sorted(record.interactions, key=lambda visit: visit.interaction_date, reverse=True)
+    return KeyFacts(
+        diagnoses=_once(_diagnoses(notes, interactions)),
+        medications=_medications(notes, interactions),
+        allergies=_allergies(record, notes),
+        immunizations=[
+            Fact(
+                text=f"{shot.vaccine or 'Vaccine'}"
+                + (f" ({shot.occurred[:10]})" if shot.occurred else "")
+                + (f", not given: {shot.status_reason}" if shot.status == "not-done" and shot.status_reason else ""),
+                name=shot.vaccine or "Vaccine",
+                code=next((code.code for code in shot.vaccine_codes if code.code), None),
+                date=shot.occurred,
+                source=Source(type="immunization", id=shot.id),
+            )
+            for shot in sorted(record.immunizations, key=lambda shot: shot.occurred or "", reverse=True)
+        ],
+        observations=_observations(record, interactions),
+    )
+
+
+def source_text(note: Note) -> str:
+    return note.text or ""
+
+
+def interaction_text(visit: Interaction) -> str:
+    """Everything an interaction says in words."""
+    parts = [visit.ailment or "", *visit.symptoms, visit.remarks or "", *visit.next_steps]
+    parts += [f"{pair.question} {pair.answer}" for pair in visit.qa]
+    return "\n".join(part for part in parts if part)
+
+
+def _diagnoses(notes: list[Note], interactions: list[Interaction]) -> Iterator[Fact]:
+    for visit in interactions:
+        if visit.ailment or visit.ailment_code:
+            words = visit.ailment or icd10cm.description(visit.ailment_code or "")
+            found = clinical_terms.conditions(words, diagnoses_only=True)
+            yield Fact(
+                text=words,
+                name=found[0].name if found else words,
+                code=visit.ailment_code,
+                date=_when(visit.interaction_date),
+                source=Source(type="interaction", id=visit.id),
+            )
+    for note in notes:
+        for line in _DIAGNOSIS_LINE.finditer(source_text(note)):
+            for term in clinical_terms.conditions(line["said"], diagnoses_only=True):
+                if _NEGATED.search(line["said"][: term.start]):
+                    continue
+                yield Fact(
+                    text=_plain(term),
+                    name=term.name,
+                    date=_when(note.taken_at),
+                    source=Source(type="note", id=note.id),
+                )
+
+
+def _medications(notes: list[Note], interactions: list[Interaction]) -> list[Fact]:
+    written: list[tuple[Fact, bool]] = []
+    for visit in interactions:
+        said = interaction_text(visit)
+        written += [
+            _medication(said, term, _when(visit.interaction_date), Source(type="interaction", id=visit.id))
+            for term in clinical_terms.medications(said)
+        ]
+    for note in notes:
+        said = source_text(note)
+        written += [
+            _medication(said, term, _when(note.taken_at), Source(type="note", id=note.id))
+            for term in clinical_terms.medications(said)
+        ]
+    newest_first = sorted(written, key=lambda item: item[0].date or "", reverse=True)
+    chosen: dict[str, Fact] = {}
+    for fact, dosed in newest_first:
+        held = chosen.get(fact.name)
+        if held is None or (dosed and not _DOSE.search(held.text)):
+            chosen[fact.name] = fact
+    # In the order first chosen: newest first.
+    order = list(dict.fromkeys(fact.name for fact, _ in newest_first))
+    return [chosen[name] for name in order]
+
+
+def _medication(text: str, term: Term, when: str, source: Source) -> tuple[Fact, bool]:
+    dose = _DOSE.match(text, term.end)
+    said = f"{term.written} {dose['dose'].strip()}" if dose else term.written
+    return Fact(text=said, name=term.name, date=when, source=source), dose is not None
+
+
+def _allergies(record: PatientRecord, notes: list[Note]) -> list[Fact]:
+    facts = [
+        Fact(
+            text=(allergy.substance or "Allergy")
+            + (f" ({allergy.criticality} criticality)" if allergy.criticality else ""),
+            name=allergy.substance or "Allergy",
+            code=next((code.code for code in allergy.codes if code.code), None),
+            date=allergy.recorded or allergy.onset,
+            source=Source(type="allergy", id=allergy.id),
+        )
+        for allergy in record.allergies
+    ]
+    if facts:
+        return facts
+    for note in notes:
+        if _NO_KNOWN_ALLERGIES.search(source_text(note)):
+            return [
+                Fact(
+                    text="No known drug allergies",
+                    name="No known drug allergies",
+                    date=_when(note.taken_at),
+                    source=Source(type="note", id=note.id),
+                )
+            ]
+    return []
+
+
+def _observations(record: PatientRecord, interactions: list[Interaction]) -> list[Fact]:
+    latest: dict[str, tuple[float | int, str | None, Source]] = {}
+    for observation in record.vital_signs:
+        moment = instant(observation.get("effectiveDateTime"))
+        when = _when(moment) if moment else None
+        source = _observation_source(observation)
+        for sign, value in from_observations([observation]).present().items():
+            held = latest.get(sign)
+            if held is None or (when is not None and (held[1] or "") < when):
+                latest[sign] = (value, when, source)
+    facts: list[Fact] = []
+    if all(sign in latest for sign in _BLOOD_PRESSURE):
+        (systolic, when, source), (diastolic, _, _) = latest.pop("bp_systolic"), latest.pop("bp_diastolic")
+        facts.append(
+            Fact(
+                text=f"Blood pressure {systolic}/{diastolic} mmHg",
+                name="Blood pressure",
+                code="85354-9",
+                date=when,
+                source=source,
+            )
+        )
+    for sign, (value, when, source) in latest.items():
+        unit = VITAL_SIGNS[sign].unit.replace("Cel", "°C").replace("mm[Hg]", "mmHg")
+        facts.append(
+            Fact(
+                text=f"{_SIGN_NAMES.get(sign, sign)} {value} {unit}".replace(" %", "%"),
+                name=_SIGN_NAMES.get(sign, sign),
+                code=VITAL_SIGNS[sign].code,
+                date=when,
+                source=source,
+            )
+        )
+    if interactions:
+        newest = interactions[0]
+        source = Source(type="interaction", id=newest.id)
+        when = _when(newest.interaction_date)
+        facts += [
+            Fact(text=f"{name} {value}", name=name, date=when, source=source)
+            for name, value in newest.metrics.items()
+            if name not in VITAL_SIGNS
+        ]
+        if newest.health_status is not None:
+            facts.append(
+                Fact(text=f"Health status {newest.health_status}/10", name="Health status", date=when, source=source)
+            )
+    return facts
+
+
+def _observation_source(observation: dict[str, object]) -> Source:
+    for derived in observation.get("derivedFrom") or []:  # type: ignore[attr-defined]
+        reference = str((derived or {}).get("reference") or "")
+        if reference.startswith("DocumentReference/"):
+            return Source(type="note", id=reference.removeprefix("DocumentReference/"))
+    encounter = str((observation.get("encounter") or {}).get("reference") or "")  # type: ignore[union-attr]
+    if encounter.startswith("Encounter/"):
+        return Source(type="interaction", id=encounter.removeprefix("Encounter/"))
+    return Source(type="observation", id=str(observation.get("id")))
+
+
+def _plain(term: Term) -> str:
+    """A condition as the text says it, an abbreviation spelled out."""
+    return clinical_terms.ABBREVIATIONS.get(term.written, term.written)
+
+
+def _once(facts: Iterable[Fact]) -> list[Fact]:
+    """Each named thing once, from the newest record that gives it, newest first; a name
+    another names more precisely goes ("pneumonia" beside "community-acquired pneumonia")."""
+    chosen: dict[str, Fact] = {}
+    for fact in sorted(facts, key=lambda fact: fact.date or "", reverse=True):
+        chosen.setdefault(fact.name.lower(), fact)
+    return [
+        fact
+        for name, fact in chosen.items()
+        if not any(other != name and re.search(rf"\b{re.escape(name)}$", other) for other in chosen)
+    ]
+
+
+def _when(moment: datetime) -> str:
+    """A moment as facts give it: in UTC, so that their dates sort as they happened."""
+    return moment.astimezone(UTC).isoformat()
