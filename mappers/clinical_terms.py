@@ -15,7 +15,7 @@ import gzip
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 _DATA = Path(__file__).parent / "data"
@@ -68,24 +68,53 @@ class _Entry:
     trees: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class _Table:
+    """Spellings -> names and tree numbers, as plain strings: hundreds of thousands of small
+    objects would be walked by every full garbage collection, two dicts of strings are not."""
+
+    names: dict[str, str]
+    trees: dict[str, str]
+    # First word of a spelling -> the most words a spelling starting with it has.
+    starts: dict[str, int]
+
+    def get(self, spelling: str) -> _Entry | None:
+        name = self.names.get(spelling)
+        if name is None:
+            return None
+        return _Entry(name, tuple(tree for tree in self.trees[spelling].split(",") if tree))
+
+    def __getitem__(self, spelling: str) -> _Entry:
+        entry = self.get(spelling)
+        if entry is None:
+            raise KeyError(spelling)
+        return entry
+
+    def __contains__(self, spelling: object) -> bool:
+        return spelling in self.names
+
+
 def load() -> None:
     """Read both tables now (about a second; they are read on first use otherwise)."""
     _table(DRUG_TABLE)
     _table(DISEASE_TABLE)
 
 
-def medications(text: str) -> list[Term]:
-    """The drugs `text` names, in order (classes of drugs left out)."""
+@lru_cache(maxsize=4096)
+def medications(text: str) -> tuple[Term, ...]:
+    """The drugs `text` names, in order (classes of drugs left out). Answers are kept for the
+    texts read most recently: a record summarised again reads only its new notes."""
     drugs = _table(DRUG_TABLE)
     found: list[Term] = []
     for term in _terms(text, drugs):
         trees = drugs[term.written.lower()].trees
         if not (trees and all(tree.startswith(_DRUG_CLASS) for tree in trees)):
             found.append(term)
-    return _with_combinations(text, found, drugs)
+    return tuple(_with_combinations(text, found, drugs))
 
 
-def conditions(text: str, *, diagnoses_only: bool = False) -> list[Term]:
+@lru_cache(maxsize=4096)
+def conditions(text: str, *, diagnoses_only: bool = False) -> tuple[Term, ...]:
     """The diseases `text` names, in order; with `diagnoses_only`, not those that are only a
     sign or symptom (fever) nor the vocabulary's most general names ("infections")."""
     diseases = _table(DISEASE_TABLE)
@@ -97,7 +126,7 @@ def conditions(text: str, *, diagnoses_only: bool = False) -> list[Term]:
             found.append(Term(name, match.group(), match.start(), match.end()))
     if diagnoses_only:
         found = [term for term in found if _a_diagnosis(term, diseases.get(term.written.lower()))]
-    return sorted(found, key=lambda term: term.start)
+    return tuple(sorted(found, key=lambda term: term.start))
 
 
 def _a_diagnosis(term: Term, entry: _Entry | None) -> bool:
@@ -106,16 +135,19 @@ def _a_diagnosis(term: Term, entry: _Entry | None) -> bool:
     return entry is None or not all(tree.startswith(_SIGN_OR_SYMPTOM) for tree in entry.trees)
 
 
-def _terms(text: str, table: dict[str, _Entry]) -> Iterator[Term]:
+def _terms(text: str, table: _Table) -> Iterator[Term]:
     """The longest runs of words that are spellings in `table`, left to right, not overlapping."""
     words = list(_WORD.finditer(text))
+    lowered = [word.group().lower() for word in words]
     at = 0
     while at < len(words):
-        for length in range(min(_LONGEST, len(words) - at), 0, -1):
+        # Most words begin no spelling: one look-up tells, before any run is tried.
+        longest = table.starts.get(lowered[at], 0)
+        for length in range(min(longest, len(words) - at), 0, -1):
             run = words[at : at + length]
-            if not _adjacent(text, run):
+            if length > 1 and not _adjacent(text, run):
                 continue
-            spelling = " ".join(word.group().lower() for word in run)
+            spelling = " ".join(lowered[at : at + length])
             entry = table.get(spelling)
             if entry is not None and spelling not in _COMMON_WORDS and len(spelling) > 2:
                 start, end = run[0].start(), run[-1].end()
@@ -131,7 +163,7 @@ def _adjacent(text: str, run: list[re.Match[str]]) -> bool:
     return all(not text[a.end() : b.start()].strip() for a, b in zip(run, run[1:], strict=False))
 
 
-def _with_combinations(text: str, found: list[Term], drugs: dict[str, _Entry]) -> list[Term]:
+def _with_combinations(text: str, found: list[Term], drugs: _Table) -> list[Term]:
     """`found`, with drugs joined by hyphens or slashes (`amoxicillin-clavulanate`) as one."""
     combined: list[Term] = []
     for match in _COMBINATION.finditer(text):
@@ -146,10 +178,17 @@ def _with_combinations(text: str, found: list[Term], drugs: dict[str, _Entry]) -
 
 
 @cache
-def _table(path: Path) -> dict[str, _Entry]:
-    found: dict[str, _Entry] = {}
+def _table(path: Path) -> _Table:
+    names: dict[str, str] = {}
+    trees: dict[str, str] = {}
+    starts: dict[str, int] = {}
     with gzip.open(path, "rt", encoding="utf-8") as lines:
         for line in lines:
-            spelling, name, trees = line.rstrip("\n").split("\t")
-            found.setdefault(spelling, _Entry(name, tuple(tree for tree in trees.split(",") if tree)))
-    return found
+            spelling, name, numbers = line.rstrip("\n").split("\t")
+            if spelling in names:
+                continue
+            names[spelling], trees[spelling] = name, numbers
+            words = _WORD.findall(spelling)
+            if words and " ".join(words) == spelling:
+                starts[words[0]] = max(starts.get(words[0], 0), len(words))
+    return _Table(names, trees, starts)

@@ -18,14 +18,17 @@ TABLE = Path(__file__).parent / "data" / "icd10cm.tsv.gz"
 
 
 @cache
-def _table() -> dict[str, tuple[str, str]]:
-    """Each code without its dot -> (the code as the release writes it, its description)."""
-    found: dict[str, tuple[str, str]] = {}
+def _table() -> tuple[dict[str, str], dict[str, str]]:
+    """Each code without its dot -> the code as the release writes it; that -> its description.
+    (Strings only: a full garbage collection never walks 98,000 tuples.)"""
+    codes: dict[str, str] = {}
+    descriptions: dict[str, str] = {}
     with gzip.open(TABLE, "rt", encoding="utf-8") as lines:
         for line in lines:
-            code, description = line.rstrip("\n").split("\t", 1)
-            found[code.replace(".", "")] = (code, description)
-    return found
+            code, described = line.rstrip("\n").split("\t", 1)
+            codes[code.replace(".", "")] = code
+            descriptions[code] = described
+    return codes, descriptions
 
 
 def canonical(code: str) -> str | None:
@@ -34,10 +37,9 @@ def canonical(code: str) -> str | None:
     # A dot belongs after the third character, before more; anywhere else the code is mistyped.
     if "." in candidate and (candidate.index(".") != 3 or candidate.endswith(".")):
         return None
-    known = _table().get(candidate.replace(".", "", 1))
-    return known[0] if known else None
+    return _table()[0].get(candidate.replace(".", "", 1))
 
 
 def description(code: str) -> str:
     """The release's description of a valid code (`canonical`'s answer)."""
-    return _table()[code.replace(".", "")][1]
+    return _table()[1][code]
