@@ -219,3 +219,31 @@ async def test_the_demo_visits_load_and_read_back_through_the_interactions_api(
     assert {item["id"] for item in listed["items"]} == {visit["id"] for visit in visits}
     assert read == next(item for item in listed["items"] if item["id"] == visits[0]["id"])
     assert read["patient_id"] == patient["id"] and read["insurance_no"] == number
+
+
+@pytest.mark.anyio
+async def test_the_demo_patient_s_summary_answers_offline_with_her_record(store: EmbeddedStore, tmp_path: Path) -> None:
+    records = list(demo_records(TODAY))
+    bundles = list(outgoing_bundles(records, batch_size=DEMO_BATCH_SIZE, name_prefix="demo", report=RunReport()))
+    uploader = BundleUploader(BASE, UploadPolicy(failed_dir=tmp_path), transport=httpx.ASGITransport(store.app))
+    report = await uploader.upload(bundles)
+    await uploader.aclose()
+    assert report.failures == []
+
+    sample = records[0]
+    notes = {r["id"] for r in sample if r["resourceType"] == "DocumentReference"}
+    settings = Settings(_env_file=None, identifier_system_base=DEFAULT_SYSTEM_BASE, home_url=None, openai_api_key=None)
+    async with FhirClient(BASE, transport=httpx.ASGITransport(store.app)) as fhir:
+        app = create_app(settings, fhir_client=fhir)
+        gateway = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gateway.test")
+        async with app.router.lifespan_context(app), gateway as client:
+            summary = (await client.get(f"/patients/{sample[0]['id']}/summary")).json()
+
+    assert summary["generator"]["kind"] == "offline"
+    assert summary["heading"]["name"] == "Maria Elena Okafor"
+    medications = {fact["name"].lower(): fact for fact in summary["key_facts"]["medications"]}
+    for drug in ("metformin", "empagliflozin", "lisinopril"):
+        assert medications[drug]["source"]["type"] == "note" and medications[drug]["source"]["id"] in notes
+    diagnoses = {fact["name"].lower() for fact in summary["key_facts"]["diagnoses"]}
+    assert {"community-acquired pneumonia", "diabetes mellitus, type 2"} <= diagnoses
+    assert "metformin" in summary["narrative"].lower() or "empagliflozin" in summary["narrative"].lower()
