@@ -17,9 +17,11 @@ from fhir_gateway.features.immunizations.router import router as immunizations_r
 from fhir_gateway.features.interactions.router import router as interactions_router
 from fhir_gateway.features.notes.router import router as notes_router
 from fhir_gateway.features.patients.router import router as patients_router
+from fhir_gateway.features.records.router import router as records_router
 from fhir_gateway.features.summaries.router import router as summaries_router
 from fhir_gateway.fhir_client import FhirClient, RetryPolicy
 from fhir_gateway.http_rules import refuse_repeated_query_parameters
+from fhir_gateway.llm import language_model
 from fhir_gateway.observability import (
     REQUEST_ID_HEADER,
     HttpMetrics,
@@ -71,6 +73,9 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
                 stack.push_async_callback(client.aclose)
             app.state.embedded_store = store
             app.state.fhir_client = client
+            app.state.language_model = model = language_model(settings)
+            if model is not None:
+                stack.push_async_callback(model.aclose)
             _freeze_startup_objects()
             yield
 
@@ -103,6 +108,7 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
     app.include_router(notes_router)
     app.include_router(interactions_router)
     app.include_router(summaries_router)
+    app.include_router(records_router)
     app.include_router(immunizations_router)
     app.include_router(allergies_router)
     app.include_router(metrics_router)

@@ -1,7 +1,7 @@
 """FastAPI dependencies every slice may take: what the composition root keeps on `app.state`,
 and the version an `If-Match` header names.
 
-Routes take `SettingsDep`, `FhirClientDep`, `EmbeddedStoreDep` or `IfMatchDep` parameters
+Routes take `SettingsDep`, `FhirClientDep`, `EmbeddedStoreDep`, `LanguageModelDep` or `IfMatchDep` parameters
 rather than reaching into the app or the request themselves, so tests can override any of them.
 """
 
@@ -12,6 +12,7 @@ from pydantic import WithJsonSchema
 
 from fhir_gateway.embedded import EmbeddedStore
 from fhir_gateway.fhir_client import ETAG_SHAPE, FhirClient, version_of
+from fhir_gateway.llm import LanguageModel
 from fhir_gateway.settings import Settings
 
 
@@ -30,6 +31,12 @@ async def get_fhir_client(request: Request) -> FhirClient:
 async def get_embedded_store(request: Request) -> EmbeddedStore | None:
     """The in-process FHIR store, or None when the FHIR server is remote."""
     return request.app.state.embedded_store
+
+
+async def get_language_model(request: Request) -> LanguageModel | None:
+    """The app's one language model client (set up by the lifespan), or None when no
+    `OPENAI_API_KEY` is configured."""
+    return request.app.state.language_model
 
 
 async def if_match_version(
@@ -55,3 +62,4 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 FhirClientDep = Annotated[FhirClient, Depends(get_fhir_client)]
 EmbeddedStoreDep = Annotated[EmbeddedStore | None, Depends(get_embedded_store)]
 IfMatchDep = Annotated[str | None, Depends(if_match_version)]
+LanguageModelDep = Annotated[LanguageModel | None, Depends(get_language_model)]

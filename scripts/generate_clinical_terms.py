@@ -73,7 +73,8 @@ def main() -> None:
     for name, content in tables().items():
         (OUTPUT / name).write_bytes(content)
         print(f"wrote {OUTPUT / name} ({len(content):,} bytes)")
-    print(f"from {DRUGS[0]} {version(DRUGS[0].replace('_', '-'))}, {DISEASES[0]} {version(DISEASES[0].replace('_', '-'))}")
+    sources = (f"{package} {version(package.replace('_', '-'))}" for package, _, _ in (DRUGS, DISEASES))
+    print(f"from {', '.join(sources)}")
 
 
 if __name__ == "__main__":

@@ -53,11 +53,13 @@ class LanguageModel:
             http_client=http_client,
         )
 
-    async def complete(self, messages: list[dict[str, str]], *, max_tokens: int) -> Completion:
-        """The model's answer to `messages`, or ModelFailure."""
+    async def complete(
+        self, messages: list[dict[str, str]], *, max_tokens: int, model: str | None = None
+    ) -> Completion:
+        """The answer of this model (or of `model`, on the same server) to `messages`, or ModelFailure."""
         try:
             answer = await self._client.chat.completions.create(
-                model=self.model,
+                model=model or self.model,
                 messages=messages,  # type: ignore[arg-type]
                 max_tokens=max_tokens,
                 temperature=0.2,
@@ -77,7 +79,7 @@ class LanguageModel:
         text = choice.message.content if choice is not None and choice.message is not None else None
         if not isinstance(text, str) or not text.strip():
             raise self._failure("the model's answer held no text")
-        return Completion(text=text.strip(), model=answer.model or self.model)
+        return Completion(text=text.strip(), model=answer.model or model or self.model)
 
     async def aclose(self) -> None:
         await self._client.close()

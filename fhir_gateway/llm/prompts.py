@@ -53,3 +53,21 @@ LENGTH_INSTRUCTIONS = {
 }
 # Most words a narrative of each length needs (the answer's token cap is about 1.5 per word).
 LENGTH_WORDS = {"brief": 80, "standard": 220, "detailed": 500}
+
+RECORD = Prompt(
+    name="synthetic-record",
+    version="1",
+    system=(
+        "You write synthetic medical records for testing software: realistic, internally consistent, about a "
+        "fictional patient, with no real person's name or identifiers. Use the diagnoses and procedures given, "
+        "and keep to the layout asked for."
+    ),
+    user=Template(
+        "Diagnoses (ICD-10-CM):\n$diagnoses\n\n"
+        "Procedures (CPT codes; their descriptions are not given):\n$procedures\n\n"
+        "Write the record with these sections, each headed by its title on its own line: Visit Summary "
+        "(admitting and discharge diagnosis, presentation, exam with vital signs, condition at discharge), "
+        "History and Physical (examination, allergies, medications, social history, review of systems), "
+        "Assessment & Plan, Prescriptions, Follow-Up."
+    ),
+)

@@ -10,7 +10,8 @@ is then refused with 422, rightly:
   (MOD-11, Luhn); an interaction's (of a patient no one holds) when it is shaped like one;
 - `email` is not at a special-use domain (`.test`, `.local`, `localhost`, ...), which can
   receive no mail: `format: email` is syntax only;
-- `ailment_code` is in the ICD-10-CM release; a blood pressure's systolic is above its diastolic;
+- `ailment_code` is in the ICD-10-CM release, and so is every code a synthetic record's
+  messages hold (which must hold one); a blood pressure's systolic is above its diastolic;
 - `sort` (on the patient list) names each field once: a pattern cannot say so without lookahead.
 
 Such a refusal is dropped only when the request really breaks one of these rules and every
@@ -26,6 +27,7 @@ from schemathesis import Case, HookContext, Response
 from schemathesis.core.failures import Failure
 from schemathesis.openapi.checks import RejectedPositiveData
 
+from fhir_gateway.features.records.schemas import ICD_CODE
 from mappers import health_numbers, icd10cm
 
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
@@ -34,6 +36,7 @@ PATIENT_WRITES = frozenset({"POST /patients", "PUT /patients/{patient_id}"})
 PATIENT_LIST = "GET /patients"
 INTERACTION_WRITE = "POST /interactions"
 INTERACTION_LIST = "GET /interactions"
+RECORD_WRITE = "POST /api/generate/records"
 _CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -75,12 +78,14 @@ def refused_only_for_unstatable_rules(operation: str, body: object, status: int,
         broken = {("body", field) for field in fields_breaking_unstatable_rules(body)}
     elif operation == INTERACTION_WRITE:
         broken = interaction_fields_breaking_unstatable_rules(body)
+    elif operation == RECORD_WRITE:
+        broken = record_fields_breaking_unstatable_rules(body)
     else:
         return False
     return refused_only_for(broken, status, problem)
 
 
-def refused_only_for(broken: set[tuple[str, ...]], status: int, problem: object) -> bool:
+def refused_only_for(broken: set[tuple[str | int, ...]], status: int, problem: object) -> bool:
     """Whether the answer is a 422 naming only locations among `broken`."""
     if status != 422 or not isinstance(problem, Mapping):
         return False
@@ -113,6 +118,24 @@ def interaction_fields_breaking_unstatable_rules(body: object) -> set[tuple[str,
         systolic, diastolic = metrics.get("bp_systolic"), metrics.get("bp_diastolic")
         if isinstance(systolic, int | float) and isinstance(diastolic, int | float) and systolic <= diastolic:
             broken |= {("body", "metrics", "bp_systolic"), ("body", "metrics", "bp_diastolic")}
+    return broken
+
+
+def record_fields_breaking_unstatable_rules(body: object) -> set[tuple[str | int, ...]]:
+    """Where a synthetic record's request breaks a rule no JSON Schema can state: a message
+    holding a code that is not in the ICD-10-CM release, or messages holding no code."""
+    messages = body.get("messages") if isinstance(body, Mapping) else None
+    if not isinstance(messages, list):
+        return set()
+    contents = [m.get("content") if isinstance(m, Mapping) else None for m in messages]
+    found = [ICD_CODE.findall(content.upper()) if isinstance(content, str) else [] for content in contents]
+    broken: set[tuple[str | int, ...]] = {
+        ("body", "messages", index, "content")
+        for index, codes in enumerate(found)
+        if any(icd10cm.canonical(code) is None for code in codes)
+    }
+    if not any(found):
+        broken.add(("body", "messages"))
     return broken
 
 

@@ -1,4 +1,4 @@
-"""Request-scoped inputs of the summary route: its query, the language model and the cache."""
+"""Request-scoped inputs of the summary route: its query and the cache."""
 
 from typing import Annotated
 
@@ -7,20 +7,11 @@ from fastapi import Depends, Query, Request
 from fhir_gateway.dependencies import SettingsDep
 from fhir_gateway.features.summaries.cache import SummaryCache
 from fhir_gateway.features.summaries.schemas import SummaryQuery
-from fhir_gateway.llm import LanguageModel, language_model
 
 
 async def summary_query(query: Annotated[SummaryQuery, Query()]) -> SummaryQuery:
     """The validated query of `GET /patients/{id}/summary`."""
     return query
-
-
-async def summary_model(request: Request, settings: SettingsDep) -> LanguageModel | None:
-    """The app's one language model client (made on first use), or None when none is configured."""
-    state = request.app.state
-    if not hasattr(state, "summary_model"):
-        state.summary_model = language_model(settings)
-    return state.summary_model
 
 
 async def summary_cache(request: Request, settings: SettingsDep) -> SummaryCache:
@@ -31,5 +22,4 @@ async def summary_cache(request: Request, settings: SettingsDep) -> SummaryCache
 
 
 SummaryQueryDep = Annotated[SummaryQuery, Depends(summary_query)]
-SummaryModelDep = Annotated[LanguageModel | None, Depends(summary_model)]
 SummaryCacheDep = Annotated[SummaryCache, Depends(summary_cache)]

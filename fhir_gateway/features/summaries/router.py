@@ -2,9 +2,9 @@
 
 from fastapi import APIRouter
 
-from fhir_gateway.dependencies import FhirClientDep, SettingsDep
+from fhir_gateway.dependencies import FhirClientDep, LanguageModelDep, SettingsDep
 from fhir_gateway.features.summaries import service
-from fhir_gateway.features.summaries.dependencies import SummaryCacheDep, SummaryModelDep, SummaryQueryDep
+from fhir_gateway.features.summaries.dependencies import SummaryCacheDep, SummaryQueryDep
 from fhir_gateway.features.summaries.schemas import Summary
 from fhir_gateway.patient_scope import PatientId
 from fhir_gateway.problems import UPSTREAM_FAILURES, problem_responses
@@ -23,7 +23,7 @@ async def read_summary(
     query: SummaryQueryDep,
     client: FhirClientDep,
     settings: SettingsDep,
-    model: SummaryModelDep,
+    model: LanguageModelDep,
     cache: SummaryCacheDep,
 ) -> Summary:
     """The heading, key facts (each with the record it came from) and a narrative for the

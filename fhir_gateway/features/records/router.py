@@ -1,0 +1,28 @@
+"""`/api/generate/records`: a synthetic medical record from ICD-10-CM and CPT codes."""
+
+from fastapi import APIRouter
+
+from fhir_gateway.dependencies import FhirClientDep, LanguageModelDep, SettingsDep
+from fhir_gateway.features.records import service
+from fhir_gateway.features.records.schemas import ChatRequest, GeneratedRecord
+from fhir_gateway.problems import JSON_BODY_FAILURES, UPSTREAM_FAILURES, problem_responses
+
+router = APIRouter(prefix="/api/generate", tags=["synthetic data"])
+
+
+@router.post(
+    "/records",
+    response_model=GeneratedRecord,
+    summary="Generate a synthetic medical record",
+    responses=problem_responses(*JSON_BODY_FAILURES, 404, 410, 422, *UPSTREAM_FAILURES),
+)
+async def generate_record(
+    body: ChatRequest, client: FhirClientDep, settings: SettingsDep, model: LanguageModelDep
+) -> GeneratedRecord:
+    """A synthetic record for the ICD-10-CM codes the messages hold (each must be in the
+    release the gateway ships; 422 naming each that is not) and the CPT codes given (shape
+    checked, passed through without descriptions). Laid out as visit summary, history and
+    physical, assessment and plan, prescriptions and follow-up; written by the configured
+    language model, else from a template and labelled so. With `patient_id`, it is also kept
+    as that patient's note, typed by the note classifier."""
+    return await service.generate(client=client, request=body, model=model, system_base=settings.identifier_system_base)
