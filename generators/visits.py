@@ -1,6 +1,8 @@
 """Doctor-patient interactions for the demo patients: a few clinic visits each, written
 through the gateway's own interaction mapping, so they read back through the API as any
-interaction recorded there.
+interaction recorded there. The first visit also has its synthetic record (the offline
+one `POST /api/generate/records` writes for the visit's ICD-10-CM code and CPT 99213),
+kept as a note, as that endpoint keeps it.
 
 Each visit is one of a few common reasons to see a family doctor, with its ICD-10-CM
 code, the symptoms it brings, the measurements taken and what comes next.
@@ -11,8 +13,11 @@ from datetime import UTC, datetime, time, timedelta, timezone
 
 from generators.bundles import Resource, urn
 from generators.demo_parts import DemoPatient
+from mappers import icd10cm
 from mappers import patient as patient_mapper
 from mappers.interaction import InteractionDraft, encounter, observations
+from mappers.note import new_note, to_fhir
+from mappers.synthetic_record import AUTHOR, offline_record
 
 # Clinic hours in the province's standard time.
 _OFFSETS = {"BC": timezone(timedelta(hours=-8)), "ON": timezone(timedelta(hours=-5))}
@@ -20,6 +25,8 @@ _CLINIC_HOURS = (8, 17)
 # Visits fall within the last two years, and never before the patient's first birthday.
 _LOOKBACK_DAYS = 730
 _VISITS_PER_PATIENT = (1, 3)
+# The CPT code of an office visit of an established patient, the records' procedure.
+_VISIT_CPT = "99213"
 
 
 @dataclass(frozen=True)
@@ -100,7 +107,7 @@ def demo_interactions(subject: DemoPatient) -> list[Resource]:
         return []
     offset = _OFFSETS.get(subject.province, UTC)
     resources: list[Resource] = []
-    for _ in range(count):
+    for number in range(count):
         kind = VISITS[rng.randrange(len(VISITS))]
         day = earliest + timedelta(days=rng.randrange(span))
         at = datetime.combine(day, time(rng.randrange(*_CLINIC_HOURS), rng.choice((0, 15, 30, 45))), offset)
@@ -137,4 +144,25 @@ def demo_interactions(subject: DemoPatient) -> list[Resource]:
             draft, urn(visit["id"]), system_base=subject.system_base, subject=subject.reference["reference"]
         ):
             resources.append({"id": subject.new_id(), **observation})
+        if number == 0:
+            resources += _record_note(subject, kind, at)
     return resources
+
+
+def _record_note(subject: DemoPatient, kind: VisitKind, at: datetime) -> list[Resource]:
+    """The synthetic record of a visit, as the note the records endpoint keeps."""
+    text = offline_record([(kind.ailment_code, icd10cm.description(kind.ailment_code))], [(_VISIT_CPT, "I")])
+    written = at + timedelta(minutes=30)
+    draft = new_note(
+        patient_id=subject.patient["id"],
+        taken_at=written,
+        content=text.encode("utf-8"),
+        content_type="text/plain",
+        text=text,
+        text_source="typed",
+        author=AUTHOR,
+    )
+    document = to_fhir(
+        draft, system_base=subject.system_base, stored_at=written, subject=subject.reference["reference"]
+    )
+    return [{"id": subject.new_id(), **document}]

@@ -20,12 +20,16 @@ from generators.demo import DEMO_BATCH_SIZE, DEMO_COUNTS, DemoPatient, demo_reco
 from generators.pipeline import RunReport, outgoing_bundles
 from generators.records import DEFAULT_SYSTEM_BASE
 from generators.uploader import BundleUploader, UploadPolicy
-from mappers import icd10cm, vitals
+from mappers import icd10cm, synthetic_record, vitals
 from mappers.interaction import to_domain as interaction_to_domain
 from mappers.note import to_domain
 from mappers.patient import to_domain as patient_to_domain
 from tests.generators.conftest import BASE, TODAY
 from tests.test_cli import free_port, running, wait_for
+
+
+def _synthetic(document: Resource) -> bool:
+    return any(author.get("display") == synthetic_record.AUTHOR for author in document.get("author", []))
 
 
 def count(store: EmbeddedStore, resource_type: str) -> int:
@@ -52,7 +56,8 @@ def test_the_demo_patient_of_the_sample_notes_has_them_classified_with_their_vit
     sample = sample_notes()
     record = next(iter(demo_records(TODAY)))
 
-    patient, documents = record[0], [r for r in record if r["resourceType"] == "DocumentReference"]
+    patient = record[0]
+    documents = [r for r in record if r["resourceType"] == "DocumentReference" and not _synthetic(r)]
     assert patient["name"][0]["family"] == sample["patient"]["family_name"]
     assert patient["identifier"][0]["value"] == sample["patient"]["insurance_no"]
     assert len(documents) == len(sample["notes"]) == 8
@@ -87,7 +92,8 @@ async def test_the_sample_notes_load_and_read_back_through_the_notes_api(store: 
         documents = await client.search("DocumentReference", {"subject": f"Patient/{patient_id}", "_total": "accurate"})
         first = next(r for r in records[0] if r["resourceType"] == "DocumentReference")
         derived = await client.search("Observation", {"derived-from": f"DocumentReference/{first['id']}"})
-    assert documents["total"] == 8
+    # Her eight notes and the synthetic record of her first visit.
+    assert documents["total"] == 9
     assert len(derived.get("entry") or []) == 5
 
 
@@ -142,7 +148,8 @@ def test_demo_if_empty_loads_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     try:
         assert count(store, "Patient") == 37
         assert count(store, "AllergyIntolerance") == 24
-        assert count(store, "DocumentReference") == 8
+        # The sample patient's eight notes, and one synthetic record per demo patient.
+        assert count(store, "DocumentReference") == 8 + 37
     finally:
         store.dispose()
 
@@ -181,6 +188,7 @@ def test_every_demo_patient_has_clinic_visits_the_api_would_accept() -> None:
                 if r["resourceType"] == "Observation" and r.get("encounter", {}).get("reference") == urn(visit["id"])
             ]
             interaction = interaction_to_domain(visit, made, system_base=DEFAULT_SYSTEM_BASE)
+            assert interaction.ailment_code is not None
             assert interaction.insurance_no == patient.insurance_no
             assert patient.birth_date < interaction.interaction_date.date() < TODAY
             assert interaction.ailment_code == icd10cm.canonical(interaction.ailment_code or "")
@@ -247,3 +255,16 @@ async def test_the_demo_patient_s_summary_answers_offline_with_her_record(store:
     diagnoses = {fact["name"].lower() for fact in summary["key_facts"]["diagnoses"]}
     assert {"community-acquired pneumonia", "diabetes mellitus, type 2"} <= diagnoses
     assert "metformin" in summary["narrative"].lower() or "empagliflozin" in summary["narrative"].lower()
+
+
+def test_each_demo_patient_s_first_visit_has_its_synthetic_record_as_a_note() -> None:
+    for record in demo_records(TODAY):
+        kept = [r for r in record if r["resourceType"] == "DocumentReference" and _synthetic(r)]
+        first_visit = next(r for r in record if r["resourceType"] == "Encounter")
+        code = first_visit["reasonCode"][0]["coding"][0]["code"]
+
+        assert len(kept) == 1
+        note = to_domain(kept[0], [], record[0]["id"], system_base=DEFAULT_SYSTEM_BASE)
+        assert note.text == synthetic_record.offline_record([(code, icd10cm.description(code))], [("99213", "I")])
+        assert note.text.startswith(synthetic_record.LABEL)
+        assert note.taken_at > datetime.fromisoformat(first_visit["period"]["start"])

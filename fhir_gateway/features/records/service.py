@@ -14,16 +14,15 @@ from fhir_gateway.features.records.schemas import (
     StoredNote,
     cpt_category,
 )
-from fhir_gateway.features.records.template import offline_record
 from fhir_gateway.fhir_client import FhirClient, create_entry, created_identity, new_urn, transaction
 from fhir_gateway.llm import RECORD, LanguageModel, ModelFailure
 from fhir_gateway.patient_scope import read_patient
 from mappers import icd10cm
 from mappers.note import new_note, to_fhir, vital_observations
+from mappers.synthetic_record import AUTHOR, offline_record
 
 # A record of the seed's layout runs to about 600 words.
 _RECORD_TOKENS = 1_500
-AUTHOR = "Synthetic record generator"
 
 
 async def generate(
@@ -52,7 +51,10 @@ async def generate(
             text = completion.text
             generator = RecordGenerator(kind="openai", model=completion.model, prompt=RECORD.label)
     if text is None:
-        text = offline_record(codes.icd10cm, codes.cpt)
+        text = offline_record(
+            [(code.code, code.description) for code in codes.icd10cm],
+            [(code.code, code.category) for code in codes.cpt],
+        )
     note = await _keep_as_note(client, request.patient_id, text, system_base) if request.patient_id else None
     return GeneratedRecord(record=text, codes=codes, generator=generator, note=note, warnings=warnings)
 
