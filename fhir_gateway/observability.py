@@ -227,6 +227,9 @@ def logging_config(level: str) -> dict[str, Any]:
             "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
             "fhir_gateway": {"handlers": ["stderr"], "level": level, "propagate": False},
             ACCESS_LOGGER: {"handlers": ["access"], "level": level, "propagate": False},
+            # Their INFO and DEBUG records carry request URLs and bodies (identifiers, prompts):
+            # patient data, kept out of the logs whatever LOG_LEVEL says.
+            **{name: {"level": "WARNING"} for name in ("httpx", "httpcore", "openai")},
         },
     }
 

@@ -32,6 +32,12 @@ _SIGN_OR_SYMPTOM = "C23."
 _COMMON_WORDS = frozenset(
     {"air", "bid", "daily", "dose", "gas", "ice", "iron", "lead", "medication", "salt", "sugar", "tid", "water"}
 )
+# A clause that denies what follows ("No hypoglycemia history", "ruled out for sepsis").
+_DENIAL = re.compile(
+    r"\b(?:no|not|denies|denied|without|negative for|free of|ruled out(?: for)?|r/o)\s+(?:[\w-]+\s+){0,2}$",
+    re.IGNORECASE,
+)
+_CLAUSE_ENDS = ".;:\n"
 # MeSH headings too general to be anyone's diagnosis ("allergies", "an infection").
 _GENERAL_NAMES = frozenset(
     {"Disease", "Hypersensitivity", "Infections", "Inflammation", "Pain", "Syndrome", "Wounds and Injuries"}
@@ -127,6 +133,12 @@ def conditions(text: str, *, diagnoses_only: bool = False) -> tuple[Term, ...]:
     if diagnoses_only:
         found = [term for term in found if _a_diagnosis(term, diseases.get(term.written.lower()))]
     return tuple(sorted(found, key=lambda term: term.start))
+
+
+def denied(text: str, term: Term) -> bool:
+    """Whether the clause of `text` that names `term` denies it ("no hypoglycemia")."""
+    clause_start = max(text.rfind(end, 0, term.start) for end in _CLAUSE_ENDS) + 1
+    return _DENIAL.search(text[clause_start : term.start]) is not None
 
 
 def _a_diagnosis(term: Term, entry: _Entry | None) -> bool:

@@ -9,12 +9,13 @@ are never logged.
 import logging
 from dataclasses import dataclass
 
-import httpx
 import openai
 
 from fhir_gateway.settings import Settings
 
 logger = logging.getLogger(__name__)
+# The SDK's DEBUG records hold whole requests, prompts included: patient data. Never below WARNING.
+logging.getLogger("openai").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,6 @@ class LanguageModel:
         base_url: str | None = None,
         timeout_seconds: float = 20.0,
         max_retries: int = 1,
-        http_client: httpx.AsyncClient | None = None,
     ) -> None:
         self.model = model
         self._client = openai.AsyncOpenAI(
@@ -50,7 +50,6 @@ class LanguageModel:
             base_url=base_url,
             timeout=timeout_seconds,
             max_retries=max_retries,
-            http_client=http_client,
         )
 
     async def complete(
@@ -72,11 +71,15 @@ class LanguageModel:
             raise self._failure(f"the model's server answered {error.status_code}") from None
         except openai.APIConnectionError:
             raise self._failure("the model's server could not be reached") from None
-        except openai.OpenAIError as error:
-            # An answer the SDK cannot read as a completion.
-            raise self._failure(f"the model's answer could not be read ({type(error).__name__})") from None
-        choice = answer.choices[0] if answer.choices else None
-        text = choice.message.content if choice is not None and choice.message is not None else None
+        except (openai.OpenAIError, ValueError):
+            # An answer the SDK cannot read as a completion (JSON it cannot parse, say).
+            raise self._failure("the model's answer could not be read") from None
+        try:
+            choice = answer.choices[0] if answer.choices else None
+            text = choice.message.content if choice is not None and choice.message is not None else None
+        except (AttributeError, TypeError, IndexError):
+            # A body that is JSON but no completion: the SDK hands it over as it came.
+            raise self._failure("the model's answer was no completion") from None
         if not isinstance(text, str) or not text.strip():
             raise self._failure("the model's answer held no text")
         return Completion(text=text.strip(), model=answer.model or model or self.model)

@@ -41,11 +41,6 @@ _DOSE = re.compile(
     r"(?:\s+(?:once daily|twice daily|daily|once|BID|TID|QID|QHS|q\d+h|PRN|weekly|nightly|at bedtime))?)",
     re.IGNORECASE,
 )
-# A condition the clause denies ("No hypoglycemia history", "ruled out for sepsis").
-_NEGATED = re.compile(
-    r"\b(?:no|not|denies|denied|without|negative for|free of|ruled out(?: for)?|r/o)\s+(?:[\w-]+\s+){0,2}$",
-    re.IGNORECASE,
-)
 _NO_KNOWN_ALLERGIES = re.compile(r"\b(?:NKDA|no known (?:drug )?allergies)\b", re.IGNORECASE)
 _BLOOD_PRESSURE = ("bp_systolic", "bp_diastolic")
 _SIGN_NAMES = {
@@ -124,7 +119,7 @@ def _diagnoses(notes: list[Note], interactions: list[Interaction]) -> Iterator[F
     for note in notes:
         for line in _DIAGNOSIS_LINE.finditer(source_text(note)):
             for term in clinical_terms.conditions(line["said"], diagnoses_only=True):
-                if _NEGATED.search(line["said"][: term.start]):
+                if clinical_terms.denied(line["said"], term):
                     continue
                 yield Fact(
                     text=_plain(term),
@@ -214,7 +209,8 @@ def _observations(record: PatientRecord, interactions: list[Interaction]) -> lis
                 source=source,
             )
         )
-    for sign, (value, when, source) in latest.items():
+    # In the table's order, whatever order the server returned them in.
+    for sign, (value, when, source) in sorted(latest.items(), key=lambda item: list(VITAL_SIGNS).index(item[0])):
         unit = VITAL_SIGNS[sign].unit.replace("Cel", "°C").replace("mm[Hg]", "mmHg")
         facts.append(
             Fact(

@@ -84,18 +84,23 @@ def ungrounded(narrative: str, record: PatientRecord, facts: KeyFacts) -> list[s
         + [fact.text for fact in facts.diagnoses]
     )
     drugs = {part for term in clinical_terms.medications(said) for part in (term.name, *term.name.split("-"))}
-    diseases = {term.name for term in clinical_terms.conditions(said)} | {fact.name for fact in facts.diagnoses}
-    warnings = [
-        f"The narrative names the medication {term.written!r}, which no source of this summary holds."
-        for term in clinical_terms.medications(narrative)
-        if term.name not in drugs and not all(part in drugs for part in term.name.split("-"))
-    ]
-    warnings += [
-        f"The narrative names the diagnosis {term.written!r}, which no source of this summary holds."
-        for term in clinical_terms.conditions(narrative, diagnoses_only=True)
-        if term.name not in diseases
-    ]
-    return list(dict.fromkeys(warnings))
+    # What the record denies ("no hypoglycemia") it does not hold.
+    diseases = {term.name for term in clinical_terms.conditions(said) if not clinical_terms.denied(said, term)}
+    diseases |= {fact.name for fact in facts.diagnoses}
+    # One warning per thing named, however often and in whatever case it is written.
+    invented: dict[str, str] = {}
+    for term in clinical_terms.medications(narrative):
+        if term.name not in drugs and not all(part in drugs for part in term.name.split("-")):
+            invented.setdefault(
+                term.name,
+                f"The narrative names the medication {term.written!r}, which no source of this summary holds.",
+            )
+    for term in clinical_terms.conditions(narrative, diagnoses_only=True):
+        if term.name not in diseases:
+            invented.setdefault(
+                term.name, f"The narrative names the diagnosis {term.written!r}, which no source of this summary holds."
+            )
+    return list(invented.values())
 
 
 def _fact_lines(facts: KeyFacts) -> str:

@@ -50,6 +50,8 @@ async def summarize(
         for kind in record.cut_short
     ]
     text: str | None = None
+    # A summary the model failed to write is not kept: the next request asks it again.
+    keep = True
     if model is not None:
         messages = narrative.prompt_messages(record, heading, key_facts, query.audience, query.length)
         try:
@@ -57,6 +59,7 @@ async def summarize(
         except ModelFailure as failure:
             warnings.append(f"The narrative was written offline: {failure.reason}.")
             generator = offline
+            keep = False
         else:
             text = completion.text
             generator = generator.model_copy(update={"model": completion.model})
@@ -78,5 +81,6 @@ async def summarize(
         generated_at=datetime.now(UTC),
         warnings=warnings,
     )
-    cache.put(key, summary)
+    if keep:
+        cache.put(key, summary)
     return summary
