@@ -113,7 +113,7 @@ def medications(text: str) -> tuple[Term, ...]:
     drugs = _table(DRUG_TABLE)
     found: list[Term] = []
     for term in _terms(text, drugs):
-        trees = drugs[term.written.lower()].trees
+        trees = drugs[_spelling(term.written)].trees
         if not (trees and all(tree.startswith(_DRUG_CLASS) for tree in trees)):
             found.append(term)
     return tuple(_with_combinations(text, found, drugs))
@@ -131,7 +131,7 @@ def conditions(text: str, *, diagnoses_only: bool = False) -> tuple[Term, ...]:
             name = entry.name if entry else expanded
             found.append(Term(name, match.group(), match.start(), match.end()))
     if diagnoses_only:
-        found = [term for term in found if _a_diagnosis(term, diseases.get(term.written.lower()))]
+        found = [term for term in found if _a_diagnosis(term, diseases.get(_spelling(term.written)))]
     return tuple(sorted(found, key=lambda term: term.start))
 
 
@@ -170,6 +170,11 @@ def _terms(text: str, table: _Table) -> Iterator[Term]:
             at += 1
 
 
+def _spelling(written: str) -> str:
+    """A term as the tables spell it: lower case, one space between words."""
+    return " ".join(word.lower() for word in _WORD.findall(written))
+
+
 def _adjacent(text: str, run: list[re.Match[str]]) -> bool:
     """Whether the words follow one another with only spaces between (one phrase)."""
     return all(not text[a.end() : b.start()].strip() for a, b in zip(run, run[1:], strict=False))
@@ -179,9 +184,12 @@ def _with_combinations(text: str, found: list[Term], drugs: _Table) -> list[Term
     """`found`, with drugs joined by hyphens or slashes (`amoxicillin-clavulanate`) as one."""
     combined: list[Term] = []
     for match in _COMBINATION.finditer(text):
-        parts = re.split(r"[-/]", match.group())
-        entries = [drugs.get(part.lower()) for part in parts]
-        if all(entries) and match.group().lower() not in drugs:
+        whole = drugs.get(match.group().lower())
+        entries = [drugs.get(part.lower()) for part in re.split(r"[-/]", match.group())]
+        if whole is not None:
+            # A combination the vocabulary spells (trimethoprim/sulfamethoxazole).
+            combined.append(Term(whole.name, match.group(), match.start(), match.end()))
+        elif all(entries):
             name = "-".join(entry.name for entry in entries if entry)
             combined.append(Term(name, match.group(), match.start(), match.end()))
     covered = [(term.start, term.end) for term in combined]

@@ -1,6 +1,6 @@
 """`/interactions`: record, list (by health number or by patient id), read, delete."""
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from fhir_gateway.dependencies import FhirClientDep, IfMatchDep, SettingsDep
 from fhir_gateway.features.interactions import service
@@ -11,6 +11,7 @@ from fhir_gateway.features.interactions.dependencies import (
 )
 from fhir_gateway.features.interactions.schemas import InteractionDeletion, InteractionIn, InteractionPage
 from fhir_gateway.fhir_client import resource_etag
+from fhir_gateway.http_rules import require_json_body
 from fhir_gateway.paging import build_page
 from fhir_gateway.patient_scope import PatientId
 from fhir_gateway.problems import JSON_BODY_FAILURES, UPSTREAM_FAILURES, problem_responses
@@ -24,6 +25,7 @@ router = APIRouter(tags=["interactions"])
     response_model=Interaction,
     status_code=status.HTTP_201_CREATED,
     summary="Record an interaction",
+    dependencies=[Depends(require_json_body)],
     responses=problem_responses(*JSON_BODY_FAILURES, 404, 409, 422, *UPSTREAM_FAILURES),
 )
 async def create_interaction(

@@ -1,10 +1,11 @@
 """`/api/generate/records`: a synthetic medical record from ICD-10-CM and CPT codes."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from fhir_gateway.dependencies import FhirClientDep, LanguageModelDep, SettingsDep
 from fhir_gateway.features.records import service
 from fhir_gateway.features.records.schemas import ChatRequest, GeneratedRecord
+from fhir_gateway.http_rules import require_json_body
 from fhir_gateway.problems import JSON_BODY_FAILURES, UPSTREAM_FAILURES, problem_responses
 
 router = APIRouter(prefix="/api/generate", tags=["synthetic data"])
@@ -14,6 +15,7 @@ router = APIRouter(prefix="/api/generate", tags=["synthetic data"])
     "/records",
     response_model=GeneratedRecord,
     summary="Generate a synthetic medical record",
+    dependencies=[Depends(require_json_body)],
     responses=problem_responses(*JSON_BODY_FAILURES, 404, 410, 422, *UPSTREAM_FAILURES),
 )
 async def generate_record(

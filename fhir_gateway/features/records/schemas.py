@@ -18,9 +18,11 @@ from mappers import icd10cm
 
 MAX_MESSAGES = 20
 MAX_CODES = 20
-# A code as clinicians write it: a letter, a digit, then a digit (or a letter before a
-# dot: C4A.0), and the subcategory after a dot. Bare "A1C" is a lab test, not a code.
-ICD_CODE = re.compile(r"\b[A-Z][0-9](?:[0-9](?:\.[0-9A-Z]{1,4})?|[A-Z]\.[0-9A-Z]{1,4})(?![\w.])")
+# A code as clinicians write it, with its dot (a letter, a digit, a digit or a letter, then
+# the subcategory after the dot: J30.1, C4A.0; "J30.1." ends a sentence) or without one
+# (J301, E119). A dotted one is a code whatever it says; a dotless one only when it is in
+# the release, since prose has words of that shape (B12, A1C).
+ICD_CODE = re.compile(r"\b(?:[A-Z][0-9][0-9A-Z]\.[0-9A-Z]{1,4}|[A-Z][0-9][0-9][0-9A-Z]{0,4})(?!\w)(?!\.\w)")
 CPT_CATEGORIES: dict[str, re.Pattern[str]] = {
     "I": re.compile(r"[0-9]{5}"),
     "II": re.compile(r"[0-9]{4}F"),
@@ -38,6 +40,13 @@ class Message(BaseModel):
     content: Annotated[str, NonBlankText] = Field(
         max_length=10_000, description="Text holding the ICD-10-CM codes of the record.", examples=["J30.1"]
     )
+
+    @field_validator("role", "content")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
 
 
 class ChatRequest(BaseModel):
@@ -62,6 +71,13 @@ class ChatRequest(BaseModel):
         None, description="Keep the record as this patient's note."
     )
 
+    @field_validator("model")
+    @classmethod
+    def _model_not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank (leave it out for the configured model)")
+        return value.strip() if value is not None else None
+
     @field_validator("messages")
     @classmethod
     def _known_icd_codes(cls, messages: list[Message]) -> list[Message]:
@@ -77,11 +93,11 @@ class ChatRequest(BaseModel):
             )
             for index, message in enumerate(messages)
             for code in ICD_CODE.findall(message.content.upper())
-            if icd10cm.canonical(code) is None
+            if "." in code and icd10cm.canonical(code) is None
         ]
         if unknown:
             raise ValidationError.from_exception_data("messages", unknown)
-        if not any(ICD_CODE.search(message.content.upper()) for message in messages):
+        if not any(_codes_in(message.content) for message in messages):
             raise ValueError("hold no ICD-10-CM code, such as J30.1")
         return messages
 
@@ -109,11 +125,13 @@ class ChatRequest(BaseModel):
         return codes
 
     def icd_codes(self) -> list[str]:
-        """The ICD-10-CM codes of the messages, in the release's form, each once."""
-        found = (
-            icd10cm.canonical(code) for message in self.messages for code in ICD_CODE.findall(message.content.upper())
-        )
-        return list(dict.fromkeys(code for code in found if code))
+        """The ICD-10-CM codes of the messages, in the release's form and the order written, each once."""
+        return list(dict.fromkeys(code for message in self.messages for code in _codes_in(message.content)))
+
+
+def _codes_in(content: str) -> list[str]:
+    """The codes of the release a text holds, in the release's form."""
+    return [code for code in map(icd10cm.canonical, ICD_CODE.findall(content.upper())) if code]
 
 
 def cpt_category(code: str) -> Literal["I", "II", "III"] | None:
