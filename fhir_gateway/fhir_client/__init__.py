@@ -33,6 +33,7 @@ from fhir_gateway.fhir_client.retry import RetryPolicy
 from fhir_gateway.fhir_client.transactions import (
     create_entry,
     created_identity,
+    delete_with_observations,
     entry_resource,
     new_urn,
     transaction,
@@ -57,6 +58,7 @@ __all__ = [
     "SearchPage",
     "create_entry",
     "created_identity",
+    "delete_with_observations",
     "entry_resource",
     "error_from_entry",
     "error_from_response",

@@ -4,7 +4,11 @@ answers say of them."""
 import uuid
 from typing import Any
 
+from fhir_gateway.fhir_client.client import FhirClient
 from fhir_gateway.fhir_client.errors import error_from_entry
+
+# Ids are all a delete needs of the Observations of a resource; more than this are paged.
+_OBSERVATION_PAGE = 500
 
 
 def new_urn() -> str:
@@ -47,3 +51,26 @@ def entry_resource(answer: dict[str, Any]) -> dict[str, Any]:
     if not status.startswith("2") or not isinstance(resource, dict):
         raise error_from_entry(answer)
     return resource
+
+
+async def delete_with_observations(
+    client: FhirClient, resource_type: str, resource_id: str, *, link: str, version: str | None
+) -> dict[str, int]:
+    """Delete a resource and the Observations whose search parameter `link` points at it
+    (`encounter`, `derived-from`) in one transaction; how many of each type went. With
+    `version`, the resource goes only at that version."""
+    observation_ids = [
+        resource["id"]
+        async for resource in client.search_all(
+            "Observation",
+            {link: f"{resource_type}/{resource_id}", "_elements": "id", "_count": _OBSERVATION_PAGE},
+        )
+        if resource.get("resourceType") == "Observation"
+    ]
+    request: dict[str, Any] = {"method": "DELETE", "url": f"{resource_type}/{resource_id}"}
+    if version is not None:
+        request["ifMatch"] = f'W/"{version}"'
+    entries = [{"request": {"method": "DELETE", "url": f"Observation/{oid}"}} for oid in dict.fromkeys(observation_ids)]
+    entries.append({"request": request})
+    await client.transaction(transaction(entries))
+    return {resource_type: 1, "Observation": len(entries) - 1}

@@ -10,6 +10,7 @@ from fhir_gateway.fhir_client import (
     FhirClient,
     create_entry,
     created_identity,
+    delete_with_observations,
     new_urn,
     resource_version,
     transaction,
@@ -115,21 +116,7 @@ async def delete_interaction(*, client: FhirClient, interaction_id: str, version
     current = resource_version(stored)
     if version is not None and version != current:
         raise StaleVersion("interaction", interaction_id, current, version)
-    made = [
-        resource["id"]
-        async for resource in client.search_all(
-            "Observation",
-            {"encounter": f"Encounter/{interaction_id}", "_elements": "id", "_count": _OBSERVATION_PAGE},
-        )
-        if resource.get("resourceType") == "Observation"
-    ]
-    encounter_request: dict[str, Any] = {"method": "DELETE", "url": f"Encounter/{interaction_id}"}
-    if version is not None:
-        encounter_request["ifMatch"] = f'W/"{version}"'
-    entries = [{"request": {"method": "DELETE", "url": f"Observation/{oid}"}} for oid in dict.fromkeys(made)]
-    entries.append({"request": encounter_request})
-    await client.transaction(transaction(entries))
-    return {"Encounter": 1, "Observation": len(entries) - 1}
+    return await delete_with_observations(client, "Encounter", interaction_id, link="encounter", version=version)
 
 
 async def _stored_encounter(client: FhirClient, interaction_id: str) -> dict[str, Any]:

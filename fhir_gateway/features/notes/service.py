@@ -11,6 +11,7 @@ from fhir_gateway.fhir_client import (
     FhirClient,
     create_entry,
     created_identity,
+    delete_with_observations,
     new_urn,
     resource_version,
     transaction,
@@ -30,8 +31,6 @@ from mappers.note import (
 
 # Newest first; ties broken by id on every server, so that pages never overlap or skip.
 _NEWEST_FIRST = "-period,_id"
-# Ids are all a delete needs of the Observations of a note; more than this are paged.
-_DERIVED_PAGE = 100
 
 
 async def create_note(*, client: FhirClient, draft: NoteDraft, system_base: str) -> tuple[Note, dict[str, Any]]:
@@ -95,21 +94,7 @@ async def delete_note(*, client: FhirClient, patient_id: str, note_id: str, vers
     current = resource_version(document)
     if version is not None and version != current:
         raise StaleVersion("note", note_id, current, version)
-    derived = [
-        resource["id"]
-        async for resource in client.search_all(
-            "Observation",
-            {"derived-from": f"DocumentReference/{note_id}", "_elements": "id", "_count": _DERIVED_PAGE},
-        )
-        if resource.get("resourceType") == "Observation"
-    ]
-    note_request: dict[str, Any] = {"method": "DELETE", "url": f"DocumentReference/{note_id}"}
-    if version is not None:
-        note_request["ifMatch"] = f'W/"{version}"'
-    entries = [{"request": {"method": "DELETE", "url": f"Observation/{oid}"}} for oid in dict.fromkeys(derived)]
-    entries.append({"request": note_request})
-    await client.transaction(transaction(entries))
-    return {"DocumentReference": 1, "Observation": len(entries) - 1}
+    return await delete_with_observations(client, "DocumentReference", note_id, link="derived-from", version=version)
 
 
 async def _owned_note(client: FhirClient, patient_id: str, note_id: str) -> dict[str, Any]:
