@@ -8,7 +8,7 @@ numbers as Unix times, and a datetime without an offset would be a guess.
 """
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import (
@@ -125,6 +125,19 @@ def _iso_date_or_instant(value: Any) -> Any:
         ) from None
 
 
+EARLIEST_MOMENT = datetime(1900, 1, 1, tzinfo=UTC)
+# Clocks of clients and servers drift: a moment stamped a few minutes ahead is "now".
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _in_the_past(value: datetime) -> datetime:
+    if value > datetime.now(UTC) + CLOCK_SKEW:
+        raise ValueError("must not be in the future")
+    if value < EARLIEST_MOMENT:
+        raise ValueError("must not be before 1900")
+    return value
+
+
 def _rfc5321_lengths(address: str) -> str:
     # RFC 5321 section 4.5.3.1: a local part of 64 octets at most, a path of 256 with its brackets.
     local_part = address.rsplit("@", 1)[0]
@@ -148,5 +161,7 @@ Email = Annotated[EmailStr, AfterValidator(_rfc5321_lengths)]
 InsuranceNo = Annotated[str, Shaped(INSURANCE_NO_SHAPE), AfterValidator(normalized_insurance_no)]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 IsoInstant = Annotated[AwareDatetime, BeforeValidator(_iso_instant)]
+# A moment that has happened (a note taken, a visit): not in the future, not before 1900.
+PastInstant = Annotated[AwareDatetime, BeforeValidator(_iso_instant), AfterValidator(_in_the_past)]
 # A bound of a time range: a whole day, or an instant.
 IsoDateOrInstant = Annotated[AwareDatetime | date, BeforeValidator(_iso_date_or_instant)]

@@ -19,7 +19,7 @@ field the answer names is one it breaks; any other refusal of schema-valid data 
 """
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import email_validator
 import schemathesis
@@ -28,6 +28,7 @@ from schemathesis.core.failures import Failure
 from schemathesis.openapi.checks import RejectedPositiveData
 
 from fhir_gateway.features.records.schemas import ICD_CODE
+from fhir_gateway.fields import CLOCK_SKEW
 from mappers import health_numbers, icd10cm
 
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
@@ -37,7 +38,6 @@ PATIENT_LIST = "GET /patients"
 INTERACTION_WRITE = "POST /interactions"
 INTERACTION_LIST = "GET /interactions"
 RECORD_WRITE = "POST /api/generate/records"
-_CLOCK_SKEW = timedelta(minutes=5)
 
 
 @schemathesis.hook
@@ -108,7 +108,7 @@ def interaction_fields_breaking_unstatable_rules(body: object) -> set[tuple[str,
         when = datetime.fromisoformat(moment) if isinstance(moment, str) else None
     except ValueError:
         when = None
-    if when is not None and when.tzinfo is not None and not EARLIEST_MOMENT <= when <= datetime.now(UTC) + _CLOCK_SKEW:
+    if when is not None and when.tzinfo is not None and not EARLIEST_MOMENT <= when <= datetime.now(UTC) + CLOCK_SKEW:
         broken.add(("body", "interaction_date"))
     code = body.get("ailment_code")
     if isinstance(code, str) and icd10cm.canonical(code) is None:
