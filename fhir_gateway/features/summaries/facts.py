@@ -1,11 +1,12 @@
 """The heading and key facts of a summary, read deterministically from the record: the
 structured data as it is, and the notes' text by name (`mappers.clinical_terms`).
 
-- diagnoses: interactions' ailments (with their ICD-10-CM code), and the diseases named on
-  the lines of notes that state diagnoses (assessment, impression, diagnosis, past medical
-  history, problem list, and SOAP's `A:`);
-- medications: the drugs any note or interaction names, each with the dose written after it
-  where there is one (`metformin 1000 mg BID`); the newest mention with a dose wins;
+- diagnoses: Conditions (as an EHR or a loader wrote them), interactions' ailments (with
+  their ICD-10-CM code), and the diseases named on the lines of notes that state diagnoses
+  (assessment, impression, diagnosis, past medical history, problem list, and SOAP's `A:`);
+- medications: MedicationRequests, and the drugs any note or interaction names, each with
+  the dose written after it where there is one (`metformin 1000 mg BID`); the newest
+  mention with a dose wins;
 - allergies: AllergyIntolerance records, else "no known drug allergies" when a note says so;
 - immunizations: every Immunization, newest first;
 - observations: the newest value of each vital sign, and the newest interaction's other
@@ -23,10 +24,11 @@ from fhir_gateway.features.summaries.record import PatientRecord
 from fhir_gateway.features.summaries.schemas import Fact, Heading, KeyFacts, Source
 from mappers import clinical_terms, icd10cm
 from mappers.clinical_terms import Term
+from mappers.concepts import first_code, in_words
 from mappers.interaction import Interaction
 from mappers.note import Note
 from mappers.patient import to_domain as patient_to_domain
-from mappers.primitives import instant
+from mappers.primitives import element, elements, instant, text
 from mappers.vitals import VITAL_SIGNS, from_observations
 
 # A line that states diagnoses: its heading, then what it says.
@@ -41,6 +43,8 @@ _DOSE = re.compile(
     r"(?:\s+(?:once daily|twice daily|daily|once|BID|TID|QID|QHS|q\d+h|PRN|weekly|nightly|at bedtime))?)",
     re.IGNORECASE,
 )
+# Conditions their record says are not so.
+_NOT_SO = ("refuted", "entered-in-error")
 _NO_KNOWN_ALLERGIES = re.compile(r"\b(?:NKDA|no known (?:drug )?allergies)\b", re.IGNORECASE)
 _BLOOD_PRESSURE = ("bp_systolic", "bp_diastolic")
 _SIGN_NAMES = {
@@ -74,8 +78,8 @@ def key_facts(record: PatientRecord) -> KeyFacts:
     notes = sorted(record.notes, key=lambda note: note.taken_at, reverse=True)
     interactions = sorted(record.interactions, key=lambda visit: visit.interaction_date, reverse=True)
     return KeyFacts(
-        diagnoses=_once(_diagnoses(notes, interactions)),
-        medications=_medications(notes, interactions),
+        diagnoses=_once([*_conditions(record), *_diagnoses(notes, interactions)]),
+        medications=_medications(notes, interactions, record),
         allergies=_allergies(record, notes),
         immunizations=[
             Fact(
@@ -129,8 +133,50 @@ def _diagnoses(notes: list[Note], interactions: list[Interaction]) -> Iterator[F
                 )
 
 
-def _medications(notes: list[Note], interactions: list[Interaction]) -> list[Fact]:
-    written: list[tuple[Fact, bool]] = []
+def _conditions(record: PatientRecord) -> Iterator[Fact]:
+    for resource in record.conditions:
+        if _status(resource.get("verificationStatus")) in _NOT_SO:
+            continue
+        concept = element(resource.get("code"))
+        words = in_words(concept)
+        if not words:
+            continue
+        found = clinical_terms.conditions(words, diagnoses_only=True)
+        resolved = _status(resource.get("clinicalStatus")) in ("resolved", "inactive", "remission")
+        yield Fact(
+            text=words + (" (resolved)" if resolved else ""),
+            name=found[0].name if found else words,
+            code=first_code(concept),
+            date=_fhir_when(resource.get("onsetDateTime") or resource.get("recordedDate")),
+            source=Source(type="condition", id=str(resource.get("id"))),
+        )
+
+
+def _requested(record: PatientRecord) -> Iterator[tuple[Fact, bool]]:
+    for resource in record.medication_requests:
+        if resource.get("status") in ("entered-in-error", "cancelled"):
+            continue
+        concept = element(resource.get("medicationCodeableConcept"))
+        words = in_words(concept) or text(element(resource.get("medicationReference")).get("display"))
+        if not words:
+            continue
+        dosage = next(iter(elements(resource.get("dosageInstruction"))), {})
+        said = " ".join(part for part in (words, text(dosage.get("text"))) if part)
+        found = clinical_terms.medications(words)
+        if resource.get("status") in ("stopped", "completed"):
+            said += f" ({resource['status']})"
+        fact = Fact(
+            text=said,
+            name=found[0].name if found else words,
+            code=first_code(concept),
+            date=_fhir_when(resource.get("authoredOn")),
+            source=Source(type="medication", id=str(resource.get("id"))),
+        )
+        yield fact, bool(_DOSE.search(said))
+
+
+def _medications(notes: list[Note], interactions: list[Interaction], record: PatientRecord) -> list[Fact]:
+    written: list[tuple[Fact, bool]] = list(_requested(record))
     for visit in interactions:
         said = interaction_text(visit)
         written += [
@@ -264,6 +310,18 @@ def _once(facts: Iterable[Fact]) -> list[Fact]:
         for name, fact in chosen.items()
         if not any(other != name and re.search(rf"\b{re.escape(name)}$", other) for other in chosen)
     ]
+
+
+def _status(concept: object) -> str | None:
+    return first_code(element(concept))
+
+
+def _fhir_when(value: object) -> str | None:
+    """A FHIR dateTime as facts give it: an instant in UTC, a date as it is."""
+    moment = instant(value)
+    if moment is not None:
+        return _when(moment)
+    return value[:10] if isinstance(value, str) and len(value) >= 10 else None
 
 
 def _when(moment: datetime) -> str:

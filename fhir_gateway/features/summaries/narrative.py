@@ -82,6 +82,7 @@ def ungrounded(narrative: str, record: PatientRecord, facts: KeyFacts) -> list[s
         + [allergy.substance or "" for allergy in record.allergies]
         + [shot.vaccine or "" for shot in record.immunizations]
         + [fact.text for fact in facts.diagnoses]
+        + [fact.text for fact in facts.medications if fact.source.type == "medication"]
     )
     drugs = {part for term in clinical_terms.medications(said) for part in (term.name, *term.name.split("-"))}
     # What the record denies ("no hypoglycemia") it does not hold.

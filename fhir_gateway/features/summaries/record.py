@@ -33,6 +33,8 @@ class PatientRecord:
     immunizations: list[Immunization] = field(default_factory=list)
     allergies: list[Allergy] = field(default_factory=list)
     vital_signs: list[dict[str, Any]] = field(default_factory=list)
+    conditions: list[dict[str, Any]] = field(default_factory=list)
+    medication_requests: list[dict[str, Any]] = field(default_factory=list)
     versions: list[tuple[str, str, str]] = field(default_factory=list)
     cut_short: list[str] = field(default_factory=list)
 
@@ -51,6 +53,9 @@ async def gather(client: FhirClient, patient_id: str, *, system_base: str) -> Pa
         "Observation": {"subject": subject, "category": "vital-signs", "_sort": "-date,_id", "_count": RECORD_PAGE},
         "Immunization": {"patient": subject, "_sort": "-date,_id", "_count": RECORD_PAGE},
         "AllergyIntolerance": {"patient": subject, "_count": RECORD_PAGE},
+        # Written by EHRs and loaders (Synthea, say) rather than this API: read as they are.
+        "Condition": {"subject": subject, "_count": RECORD_PAGE},
+        "MedicationRequest": {"subject": subject, "_count": RECORD_PAGE},
     }
     reads = [{"request": {"method": "GET", "url": subject}}] + [
         {"request": {"method": "GET", "url": f"{kind}?{urlencode(params)}"}} for kind, params in searches.items()
@@ -93,6 +98,8 @@ async def gather(client: FhirClient, patient_id: str, *, system_base: str) -> Pa
         for r in found["AllergyIntolerance"]
         if r.get("resourceType") == "AllergyIntolerance"
     ]
+    record.conditions = [r for r in found["Condition"] if r.get("resourceType") == "Condition"]
+    record.medication_requests = [r for r in found["MedicationRequest"] if r.get("resourceType") == "MedicationRequest"]
     every = [patient, *(resource for resources in found.values() for resource in resources)]
     record.versions = sorted({(str(r.get("resourceType")), str(r.get("id")), resource_version(r) or "") for r in every})
     return record

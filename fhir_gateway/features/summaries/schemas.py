@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Audience = Literal["clinician", "family"]
 Length = Literal["brief", "standard", "detailed"]
-SourceType = Literal["patient", "note", "interaction", "immunization", "allergy", "observation"]
+SourceType = Literal["note", "interaction", "immunization", "allergy", "observation", "condition", "medication"]
 
 
 class SummaryQuery(BaseModel):

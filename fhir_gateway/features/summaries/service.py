@@ -19,6 +19,8 @@ _CUT_SHORT = {
     "Observation": "vital signs",
     "Immunization": "immunizations",
     "AllergyIntolerance": "allergies",
+    "Condition": "conditions",
+    "MedicationRequest": "medication requests",
 }
 
 
@@ -71,6 +73,8 @@ async def summarize(
         + [Source(type="interaction", id=visit.id) for visit in record.interactions]
         + [Source(type="immunization", id=shot.id) for shot in record.immunizations]
         + [Source(type="allergy", id=allergy.id) for allergy in record.allergies]
+        + [Source(type="condition", id=str(resource.get("id"))) for resource in record.conditions]
+        + [Source(type="medication", id=str(resource.get("id"))) for resource in record.medication_requests]
     )
     summary = Summary(
         heading=heading,
