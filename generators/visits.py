@@ -151,7 +151,9 @@ def demo_interactions(subject: DemoPatient) -> list[Resource]:
 
 def _record_note(subject: DemoPatient, kind: VisitKind, at: datetime) -> list[Resource]:
     """The synthetic record of a visit, as the note the records endpoint keeps."""
-    text = offline_record([(kind.ailment_code, icd10cm.description(kind.ailment_code))], [(_VISIT_CPT, "I")])
+    text = offline_record(
+        [(kind.ailment_code, icd10cm.description(kind.ailment_code) or kind.ailment_code)], [(_VISIT_CPT, "I")]
+    )
     written = at + timedelta(minutes=30)
     draft = new_note(
         patient_id=subject.patient["id"],

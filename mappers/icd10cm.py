@@ -40,6 +40,8 @@ def canonical(code: str) -> str | None:
     return _table()[0].get(candidate.replace(".", "", 1))
 
 
-def description(code: str) -> str:
-    """The release's description of a valid code (`canonical`'s answer)."""
-    return _table()[1][code]
+def description(code: str) -> str | None:
+    """The release's description of a code (in any of the forms `canonical` takes), or None
+    when it is no ICD-10-CM diagnosis code."""
+    known = canonical(code)
+    return _table()[1][known] if known else None

@@ -144,13 +144,10 @@ def encounter(draft: InteractionDraft, *, system_base: str, subject: str | None 
     if draft.ailment or draft.ailment_code:
         reason: dict[str, Any] = {}
         if draft.ailment_code:
-            reason["coding"] = [
-                {
-                    "system": icd10cm.SYSTEM,
-                    "code": draft.ailment_code,
-                    "display": icd10cm.description(draft.ailment_code),
-                }
-            ]
+            coding = {"system": icd10cm.SYSTEM, "code": draft.ailment_code}
+            if display := icd10cm.description(draft.ailment_code):
+                coding["display"] = display
+            reason["coding"] = [coding]
         if draft.ailment:
             reason["text"] = draft.ailment
         resource["reasonCode"] = [reason]

@@ -82,6 +82,9 @@ class LanguageModel:
             raise self._failure("the model's answer was no completion") from None
         if not isinstance(text, str) or not text.strip():
             raise self._failure("the model's answer held no text")
+        if getattr(choice, "finish_reason", None) == "length":
+            # Cut off at the token cap: half a summary is no summary.
+            raise self._failure("the model's answer was cut short")
         return Completion(text=text.strip(), model=answer.model or model or self.model)
 
     async def aclose(self) -> None:

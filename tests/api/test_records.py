@@ -443,3 +443,16 @@ async def test_only_post_is_served(client: httpx.AsyncClient) -> None:
     assert "POST" in response.headers["allow"].split(", ")
     assert "GET" not in response.headers["allow"]
     assert "POST" in problem["detail"]
+
+
+async def test_an_unknown_code_written_without_its_dot_is_422_too(client: httpx.AsyncClient) -> None:
+    problem = assert_problem(await client.post(URL, json=body("J30.1 and Z9999")), 422)
+
+    assert error_locs(problem) == [["body", "messages", 0, "content"]]
+    assert "Z9999" in problem["errors"][0]["msg"]
+
+
+async def test_a_three_character_word_of_a_code_s_shape_is_prose_unless_it_is_a_code(client: httpx.AsyncClient) -> None:
+    answer = await generate(client, body("Vitamin B12 low; A1C pending; J30.1"))
+
+    assert [code["code"] for code in answer["codes"]["icd10cm"]] == ["J30.1"]

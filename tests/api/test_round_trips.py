@@ -175,3 +175,20 @@ async def test_a_list_of_interactions_by_health_number_is_three_searches(gateway
 
     assert requests == ["GET /Patient", "GET /Encounter", "GET /Observation"]
     assert (await gateway.client.get("/interactions", params=query)).json()["total"] == 3
+
+
+async def test_a_summary_is_one_batch_and_one_observation_search(gateway: OwnStoreGateway) -> None:
+    patient = (
+        await gateway.client.post("/patients", json={**PATIENT, "province": "BC", "insurance_no": BC_PHN})
+    ).json()
+    assert (await gateway.client.post("/interactions", json=INTERACTION)).status_code == 201
+
+    requests = await fhir_requests(gateway, "GET", f"/patients/{patient['id']}/summary")
+
+    assert requests == ["POST /", "GET /Observation"]
+
+
+async def test_a_summary_of_a_patient_without_interactions_is_one_batch(gateway: OwnStoreGateway) -> None:
+    patient = (await gateway.client.post("/patients", json=PATIENT)).json()
+
+    assert await fhir_requests(gateway, "GET", f"/patients/{patient['id']}/summary") == ["POST /"]

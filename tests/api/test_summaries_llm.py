@@ -327,6 +327,21 @@ FAILURES: dict[str, tuple[dict[str, Any], str]] = {
     "no-choices": ({"return_value": completion(None, choices=[])}, "answer"),
     "null-content": ({"return_value": completion(None)}, "answer"),
     "blank-content": ({"return_value": completion(" \n\t ")}, "answer"),
+    "cut-short": (
+        {
+            "return_value": completion(
+                "Maria has type 2 diabetes and takes",
+                choices=[
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": "Maria has type 2 diabetes and takes"},
+                        "finish_reason": "length",
+                    }
+                ],
+            )
+        },
+        "cut short",
+    ),
 }
 
 

@@ -132,7 +132,7 @@ def record_fields_breaking_unstatable_rules(body: object) -> set[tuple[str | int
     broken: set[tuple[str | int, ...]] = {
         ("body", "messages", index, "content")
         for index, codes in enumerate(found)
-        if any("." in code and icd10cm.canonical(code) is None for code in codes)
+        if any(("." in code or len(code) >= 4) and icd10cm.canonical(code) is None for code in codes)
     }
     if not any(icd10cm.canonical(code) for codes in found for code in codes):
         broken.add(("body", "messages"))

@@ -367,3 +367,76 @@ def test_putting_a_key_again_replaces_its_summary_and_refreshes_it() -> None:
     assert cache.get("1") is new
     assert cache.get("2") is None
     assert cache.get("3") is third
+
+
+# --- what the notes say of allergies and of drugs not taken --------------------------------------
+
+
+def test_the_newest_note_stating_allergies_says_what_is_known_of_them() -> None:
+    # Notes are dated by their order: the second is the newer.
+    record = record_of("Allergies: NKDA.", "Allergies: penicillin (anaphylaxis).")
+
+    found = facts.key_facts(record)
+
+    assert [(fact.text, fact.name, fact.source.id) for fact in found.allergies] == [
+        ("penicillin (anaphylaxis).", "Penicillins", "note-1")
+    ]
+    assert found.medications == []
+
+
+def test_no_known_drug_allergies_when_the_newest_allergy_statement_says_so() -> None:
+    record = record_of("Allergies: penicillin.", "Allergies: NKDA")
+
+    assert [fact.text for fact in facts.key_facts(record).allergies] == ["No known drug allergies"]
+
+
+def test_a_drug_the_note_denies_or_calls_an_allergen_is_no_medication() -> None:
+    record = record_of("P: Continue lisinopril 10 mg daily; not on aspirin. Allergic to sulfa and codeine.")
+
+    names = [fact.name for fact in facts.key_facts(record).medications]
+
+    assert names == ["Lisinopril"]
+
+
+def test_an_ailment_code_of_no_release_stands_as_written() -> None:
+    visit = Interaction.model_construct(
+        id="visit-1",
+        patient_id="p",
+        interaction_date=TAKEN_AT,
+        ailment=None,
+        ailment_code="J301",
+        symptoms=[],
+        metrics={},
+        remarks=None,
+        health_status=None,
+        qa=[],
+        next_steps=[],
+        labels=[],
+    )
+    unknown = visit.model_copy(update={"id": "visit-2", "ailment_code": "XYZ9"})
+
+    diagnoses = facts.key_facts(record_of(interactions=[visit, unknown])).diagnoses
+
+    assert {(fact.code, fact.text) for fact in diagnoses} == {
+        ("J301", "Allergic rhinitis due to pollen"),
+        ("XYZ9", "XYZ9"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("heading", "audience", "opening"),
+    [
+        (Heading(name=None, age=44, gender=None), "family", "The patient is 44 years old."),
+        (Heading(name="Ada Lovelace", age=44, gender="unknown"), "clinician", "Ada Lovelace, 44-year-old."),
+        (Heading(name=None, age=None, gender=None), "clinician", "The patient."),
+        (Heading(name="Sam Lee", age=30, gender="other"), "clinician", "Sam Lee, 30-year-old of another gender."),
+    ],
+)
+def test_the_offline_narrative_opens_with_a_whole_sentence(heading: Heading, audience: str, opening: str) -> None:
+    found = KeyFacts(medications=[fact("metformin 1000 mg BID", "Metformin")])
+
+    text = narrative.offline_narrative(heading, found, audience, "standard")  # type: ignore[arg-type]
+
+    assert text.startswith(opening)
+    if audience == "family":
+        assert "They take or have taken metformin." in text

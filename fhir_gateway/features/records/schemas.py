@@ -20,8 +20,9 @@ MAX_MESSAGES = 20
 MAX_CODES = 20
 # A code as clinicians write it, with its dot (a letter, a digit, a digit or a letter, then
 # the subcategory after the dot: J30.1, C4A.0; "J30.1." ends a sentence) or without one
-# (J301, E119). A dotted one is a code whatever it says; a dotless one only when it is in
-# the release, since prose has words of that shape (B12, A1C).
+# (J301, E119). One dotted or of four characters or more is a code whatever it says (an
+# unknown one is refused); one of three only when it is in the release, since prose has
+# words of that shape (B12, A1C).
 ICD_CODE = re.compile(r"\b(?:[A-Z][0-9][0-9A-Z]\.[0-9A-Z]{1,4}|[A-Z][0-9][0-9][0-9A-Z]{0,4})(?!\w)(?!\.\w)")
 CPT_CATEGORIES: dict[str, re.Pattern[str]] = {
     "I": re.compile(r"[0-9]{5}"),
@@ -93,7 +94,7 @@ class ChatRequest(BaseModel):
             )
             for index, message in enumerate(messages)
             for code in ICD_CODE.findall(message.content.upper())
-            if "." in code and icd10cm.canonical(code) is None
+            if _claims_to_be_a_code(code) and icd10cm.canonical(code) is None
         ]
         if unknown:
             raise ValidationError.from_exception_data("messages", unknown)
@@ -127,6 +128,12 @@ class ChatRequest(BaseModel):
     def icd_codes(self) -> list[str]:
         """The ICD-10-CM codes of the messages, in the release's form and the order written, each once."""
         return list(dict.fromkeys(code for message in self.messages for code in _codes_in(message.content)))
+
+
+def _claims_to_be_a_code(written: str) -> bool:
+    """Whether a word of a code's shape is meant as one: dotted, or four characters or more
+    (three, like B12 or A1C, are as often words of prose)."""
+    return "." in written or len(written) >= 4
 
 
 def _codes_in(content: str) -> list[str]:

@@ -32,7 +32,7 @@ async def generate(
     if request.patient_id is not None:
         await read_patient(client, request.patient_id)
     codes = Codes(
-        icd10cm=[IcdCode(code=code, description=icd10cm.description(code)) for code in request.icd_codes()],
+        icd10cm=[IcdCode(code=code, description=icd10cm.description(code) or code) for code in request.icd_codes()],
         cpt=[CptCode(code=code, category=cpt_category(code) or "I") for code in request.cpt_codes],
     )
     warnings: list[str] = []

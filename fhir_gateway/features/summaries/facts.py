@@ -45,6 +45,10 @@ _DOSE = re.compile(
 )
 # Conditions their record says are not so.
 _NOT_SO = ("refuted", "entered-in-error")
+# A line stating allergies, and what it says.
+_ALLERGY_LINE = re.compile(r"^\s*(?:drug )?allerg(?:y|ies)\s*:(?P<said>.*)$", re.IGNORECASE | re.MULTILINE)
+# Words before a drug that make it the allergen, not a medication.
+_ALLERGY_CONTEXT = re.compile(r"\ballerg(?:y|ies|ic)\b", re.IGNORECASE)
 _NO_KNOWN_ALLERGIES = re.compile(r"\b(?:NKDA|no known (?:drug )?allergies)\b", re.IGNORECASE)
 _BLOOD_PRESSURE = ("bp_systolic", "bp_diastolic")
 _SIGN_NAMES = {
@@ -111,7 +115,8 @@ def interaction_text(visit: Interaction) -> str:
 def _diagnoses(notes: list[Note], interactions: list[Interaction]) -> Iterator[Fact]:
     for visit in interactions:
         if visit.ailment or visit.ailment_code:
-            words = visit.ailment or icd10cm.description(visit.ailment_code or "")
+            # A code another client wrote may be no code of the release: then it stands as written.
+            words = visit.ailment or icd10cm.description(visit.ailment_code or "") or visit.ailment_code or ""
             found = clinical_terms.conditions(words, diagnoses_only=True)
             yield Fact(
                 text=words,
@@ -182,12 +187,14 @@ def _medications(notes: list[Note], interactions: list[Interaction], record: Pat
         written += [
             _medication(said, term, _when(visit.interaction_date), Source(type="interaction", id=visit.id))
             for term in clinical_terms.medications(said)
+            if _taken(said, term)
         ]
     for note in notes:
         said = source_text(note)
         written += [
             _medication(said, term, _when(note.taken_at), Source(type="note", id=note.id))
             for term in clinical_terms.medications(said)
+            if _taken(said, term)
         ]
     newest_first = sorted(written, key=lambda item: item[0].date or "", reverse=True)
     chosen: dict[str, Fact] = {}
@@ -200,6 +207,13 @@ def _medications(notes: list[Note], interactions: list[Interaction], record: Pat
     return [chosen[name] for name in order]
 
 
+def _taken(text: str, term: Term) -> bool:
+    """Whether a drug the text names is one the patient takes or took: not one it denies
+    ("not on aspirin"), nor what the patient is allergic to."""
+    line_start = text.rfind("\n", 0, term.start) + 1
+    return not clinical_terms.denied(text, term) and not _ALLERGY_CONTEXT.search(text[line_start : term.start])
+
+
 def _medication(text: str, term: Term, when: str, source: Source) -> tuple[Fact, bool]:
     dose = _DOSE.match(text, term.end)
     said = f"{term.written} {dose['dose'].strip()}" if dose else term.written
@@ -210,26 +224,33 @@ def _allergies(record: PatientRecord, notes: list[Note]) -> list[Fact]:
     facts = [
         Fact(
             text=(allergy.substance or "Allergy")
-            + (f" ({allergy.criticality} criticality)" if allergy.criticality else ""),
+            + (f" ({allergy.criticality} criticality)" if allergy.criticality else "")
+            + (f" ({allergy.clinical_status})" if allergy.clinical_status in ("inactive", "resolved") else ""),
             name=allergy.substance or "Allergy",
             code=next((code.code for code in allergy.codes if code.code), None),
             date=allergy.recorded or allergy.onset,
             source=Source(type="allergy", id=allergy.id),
         )
         for allergy in record.allergies
+        if allergy.verification_status not in _NOT_SO
     ]
     if facts:
         return facts
+    # The newest note that says anything of allergies says what is known of them.
     for note in notes:
-        if _NO_KNOWN_ALLERGIES.search(source_text(note)):
-            return [
-                Fact(
-                    text="No known drug allergies",
-                    name="No known drug allergies",
-                    date=_when(note.taken_at),
-                    source=Source(type="note", id=note.id),
-                )
-            ]
+        stated = [line["said"].strip() for line in _ALLERGY_LINE.finditer(source_text(note))]
+        if not stated:
+            continue
+        source, when = Source(type="note", id=note.id), _when(note.taken_at)
+        if all(_NO_KNOWN_ALLERGIES.search(said) for said in stated):
+            return [Fact(text="No known drug allergies", name="No known drug allergies", date=when, source=source)]
+        facts = []
+        for said in stated:
+            if _NO_KNOWN_ALLERGIES.search(said) or said.lower() in ("not recorded", "unknown"):
+                continue
+            allergen = next(iter(clinical_terms.medications(said)), None)
+            facts.append(Fact(text=said, name=allergen.name if allergen else said, date=when, source=source))
+        return facts
     return []
 
 

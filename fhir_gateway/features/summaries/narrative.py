@@ -14,7 +14,8 @@ NOTES_BUDGET_CHARACTERS = 12_000
 NOTE_CHARACTERS = 3_000
 # How many of each kind of fact a narrative of each length mentions.
 _MENTIONS = {"brief": 3, "standard": 6, "detailed": 50}
-_PRONOUNS = {"female": ("She", "Her"), "male": ("He", "His")}
+_PRONOUNS = {"female": ("She", "Her", "takes or has taken"), "male": ("He", "His", "takes or has taken")}
+_GENDER_WORDS = {"female": "female", "male": "male", "other": "of another gender"}
 
 
 def prompt_messages(
@@ -44,21 +45,28 @@ def answer_tokens(length: Length) -> int:
 def offline_narrative(heading: Heading, facts: KeyFacts, audience: Audience, length: Length) -> str:
     """A narrative written from the key facts alone: the same facts give the same words."""
     most = _MENTIONS[length]
-    subject, possessive = _PRONOUNS.get(heading.gender or "", ("They", "Their"))
+    subject, possessive, verb = _PRONOUNS.get(heading.gender or "", ("They", "Their", "take or have taken"))
     clinician = audience == "clinician"
-    first = (heading.name or "The patient").split()[0] if not clinician else (heading.name or "The patient")
     sentences: list[str] = []
-    age = f"{heading.age}-year-old " if heading.age is not None else ""
     if clinician:
-        sentences.append(f"{first}, {age}{heading.gender or 'patient'}.".replace(", .", "."))
+        described = " ".join(
+            part
+            for part in (
+                f"{heading.age}-year-old" if heading.age is not None else None,
+                _GENDER_WORDS.get(heading.gender or ""),
+            )
+            if part
+        )
+        sentences.append(", ".join(part for part in (heading.name or "The patient", described) if part) + ".")
     elif heading.age is not None:
+        first = heading.name.split()[0] if heading.name else "The patient"
         sentences.append(f"{first} is {heading.age} years old.")
     if facts.diagnoses:
         named = _listed([_words(fact, clinician) for fact in facts.diagnoses[:most]])
         sentences.append(f"Diagnoses: {named}." if clinician else f"{possessive} health problems include {named}.")
     if facts.medications:
         named = _listed([fact.text if clinician else fact.name.lower() for fact in facts.medications[:most]])
-        sentences.append(f"Medications: {named}." if clinician else f"{subject} takes or has taken {named}.")
+        sentences.append(f"Medications: {named}." if clinician else f"{subject} {verb} {named}.")
     if length != "brief":
         if facts.allergies:
             named = _listed([fact.text for fact in facts.allergies[:most]])

@@ -1,6 +1,8 @@
-"""A patient's record, gathered for a summary in one round trip: one batch that reads the
-Patient and searches each kind of record about them, newest first. A kind with more than
-a page is read to its first page, and the record says which kinds were cut short."""
+"""A patient's record, gathered for a summary in two round trips: one batch that reads the
+Patient and searches each kind of record about them, newest first, then one search for the
+Observations of the interactions found (not `_revinclude`, which HAPI FHIR caps at 1,000
+included resources a page). A kind with more than a page is read to its first page, and
+the record says which kinds were cut short."""
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +23,7 @@ from mappers.note import to_domain as note_to_domain
 NOTE_PAGE = 100
 ENCOUNTER_PAGE = 100
 RECORD_PAGE = 200
+OBSERVATION_PAGE = 500
 
 
 @dataclass
@@ -44,12 +47,7 @@ async def gather(client: FhirClient, patient_id: str, *, system_base: str) -> Pa
     subject = f"Patient/{patient_id}"
     searches = {
         "DocumentReference": {"subject": subject, "_sort": "-period,_id", "_count": NOTE_PAGE},
-        "Encounter": {
-            "subject": subject,
-            "_sort": "-date,_id",
-            "_revinclude": "Observation:encounter",
-            "_count": ENCOUNTER_PAGE,
-        },
+        "Encounter": {"subject": subject, "_sort": "-date,_id", "_count": ENCOUNTER_PAGE},
         "Observation": {"subject": subject, "category": "vital-signs", "_sort": "-date,_id", "_count": RECORD_PAGE},
         "Immunization": {"patient": subject, "_sort": "-date,_id", "_count": RECORD_PAGE},
         "AllergyIntolerance": {"patient": subject, "_count": RECORD_PAGE},
@@ -82,10 +80,14 @@ async def gather(client: FhirClient, patient_id: str, *, system_base: str) -> Pa
     record.notes = [note_to_domain(resource, [], patient_id, system_base=system_base) for resource in notes]
     encounters = [r for r in found["Encounter"] if r.get("resourceType") == "Encounter"]
     made: dict[str, list[dict[str, Any]]] = {resource["id"]: [] for resource in encounters}
-    for resource in found["Encounter"]:
-        reference = str((resource.get("encounter") or {}).get("reference") or "")
-        if resource.get("resourceType") == "Observation":
-            made.get(reference.removeprefix("Encounter/"), []).append(resource)
+    if made:
+        references = ",".join(f"Encounter/{encounter_id}" for encounter_id in made)
+        async for resource in client.search_all(
+            "Observation", [("encounter", references), ("_count", str(OBSERVATION_PAGE))]
+        ):
+            reference = str((resource.get("encounter") or {}).get("reference") or "")
+            if resource.get("resourceType") == "Observation":
+                made.get(reference.removeprefix("Encounter/"), []).append(resource)
     record.interactions = [
         interaction_to_domain(resource, made[resource["id"]], system_base=system_base) for resource in encounters
     ]
