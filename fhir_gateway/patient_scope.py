@@ -1,8 +1,9 @@
 """What every route about one patient's records shares: the patient's id, the stored Patient
-(by id, or by the health number it holds), the FHIR server's 404 and 410 about a resource
-turned into problems that name it, and the 412 a stale `If-Match` gets."""
+(by id, or by the health number it holds), a record written with its Observations, the
+FHIR server's 404 and 410 about a resource turned into problems that name it, and the 412
+a stale `If-Match` gets."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -10,7 +11,17 @@ from fastapi import Depends, HTTPException, Path, status
 from fastapi.exceptions import RequestValidationError
 
 from fhir_gateway.dependencies import FhirClientDep
-from fhir_gateway.fhir_client import FhirClient, FhirGone, FhirNotFound, SearchPage
+from fhir_gateway.fhir_client import (
+    FhirBadRequest,
+    FhirClient,
+    FhirGone,
+    FhirNotFound,
+    SearchPage,
+    create_entry,
+    created_identity,
+    new_urn,
+    transaction,
+)
 from mappers.health_numbers import card_number, unplaced_number_problem
 from mappers.patient import to_domain
 
@@ -91,6 +102,44 @@ async def patient_holding(
     if problem := unplaced_number_problem(insurance_no):
         raise RequestValidationError([{"type": "value_error", "loc": location, "msg": problem}])
     raise HTTPException(status.HTTP_404_NOT_FOUND, f"No patient has insurance_no {insurance_no!r}.")
+
+
+async def create_with_observations(
+    client: FhirClient,
+    patient_id: str,
+    resource: dict[str, Any],
+    observations_of: Callable[[str], list[dict[str, Any]]],
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Create a record of the patient and the Observations `observations_of` makes about it
+    (given the `urn:uuid:` that names it in the Bundle), in one transaction. The stored
+    record (its id and meta from the answer) and the Observations, their references to it
+    naming its id."""
+    urn = new_urn()
+    made = observations_of(urn)
+    entries = [create_entry(resource, urn)] + [create_entry(observation, new_urn()) for observation in made]
+    try:
+        answer = await client.transaction(transaction(entries))
+    except FhirBadRequest:
+        # The patient was deleted after it was read: say so, rather than what the server
+        # says of a reference to nothing.
+        await read_patient(client, patient_id)
+        raise
+    identity = created_identity(answer, resource["resourceType"])
+    stored = resource | identity
+    stored["meta"] = resource.get("meta", {}) | identity["meta"]
+    reference = {"reference": f"{resource['resourceType']}/{identity['id']}"}
+    return stored, [_repointed(observation, urn, reference) for observation in made]
+
+
+def _repointed(value: Any, urn: str, reference: dict[str, str]) -> Any:
+    """`value` with every reference to `urn` replaced by `reference`."""
+    if isinstance(value, dict):
+        if value.get("reference") == urn:
+            return reference
+        return {key: _repointed(item, urn, reference) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_repointed(item, urn, reference) for item in value]
+    return value
 
 
 async def stored_patient(patient_id: PatientId, client: FhirClientDep) -> dict[str, Any]:

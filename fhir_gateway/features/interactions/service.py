@@ -6,22 +6,17 @@ from typing import Any
 from fhir_gateway.date_range import date_range
 from fhir_gateway.features.interactions.schemas import InteractionIn, InteractionListQuery
 from fhir_gateway.fhir_client import (
-    FhirBadRequest,
     FhirClient,
-    create_entry,
-    created_identity,
     delete_with_observations,
-    new_urn,
     resource_version,
-    transaction,
 )
 from fhir_gateway.patient_scope import (
     ResourceNotFound,
     StaleVersion,
     about,
+    create_with_observations,
     patient_holding,
     patient_records,
-    read_patient,
 )
 from mappers import patient as patient_mapper
 from mappers.interaction import Interaction, InteractionDraft, encounter, label_tag, observations, to_domain
@@ -46,21 +41,12 @@ async def create_interaction(
         patient_id=patient["id"],
         insurance_system=patient_mapper.insurance_system(system_base, province),
     )
-    resource = encounter(draft, system_base=system_base)
-    encounter_urn = new_urn()
-    made = observations(draft, encounter_urn, system_base=system_base)
-    entries = [create_entry(resource, encounter_urn)] + [create_entry(observation, new_urn()) for observation in made]
-    try:
-        answer = await client.transaction(transaction(entries))
-    except FhirBadRequest:
-        # The patient was deleted after it was found: say so, rather than what the server
-        # says of a reference to nothing.
-        await read_patient(client, draft.patient_id)
-        raise
-    stored = resource | created_identity(answer, "Encounter")
-    stored["meta"] = resource.get("meta", {}) | stored["meta"]
-    for observation in made:
-        observation["encounter"] = {"reference": f"Encounter/{stored['id']}"}
+    stored, made = await create_with_observations(
+        client,
+        draft.patient_id,
+        encounter(draft, system_base=system_base),
+        lambda encounter_urn: observations(draft, encounter_urn, system_base=system_base),
+    )
     return to_domain(stored, made, system_base=system_base), stored
 
 

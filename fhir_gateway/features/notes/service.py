@@ -7,16 +7,18 @@ from typing import Any
 from fhir_gateway.date_range import date_range
 from fhir_gateway.features.notes.schemas import NoteListQuery
 from fhir_gateway.fhir_client import (
-    FhirBadRequest,
     FhirClient,
-    create_entry,
-    created_identity,
     delete_with_observations,
-    new_urn,
     resource_version,
-    transaction,
 )
-from fhir_gateway.patient_scope import ResourceNotFound, StaleVersion, about, patient_records, read_patient
+from fhir_gateway.patient_scope import (
+    ResourceNotFound,
+    StaleVersion,
+    about,
+    create_with_observations,
+    patient_records,
+    read_patient,
+)
 from mappers.note import (
     Note,
     NoteDraft,
@@ -36,19 +38,9 @@ _NEWEST_FIRST = "-period,_id"
 async def create_note(*, client: FhirClient, draft: NoteDraft, system_base: str) -> tuple[Note, dict[str, Any]]:
     """Store a note and its vital signs in one transaction; the note and its DocumentReference."""
     document = to_fhir(draft, system_base=system_base, stored_at=datetime.now(UTC))
-    note_urn = new_urn()
-    derived = vital_observations(draft, note_urn)
-    entries = [create_entry(document, note_urn)] + [create_entry(observation, new_urn()) for observation in derived]
-    try:
-        answer = await client.transaction(transaction(entries))
-    except FhirBadRequest:
-        # The patient was deleted after it was read: say so, rather than what the server
-        # says of a reference to nothing.
-        await read_patient(client, draft.patient_id)
-        raise
-    stored = document | created_identity(answer, "DocumentReference")
-    for observation in derived:
-        observation["derivedFrom"] = [{"reference": f"DocumentReference/{stored['id']}"}]
+    stored, derived = await create_with_observations(
+        client, draft.patient_id, document, lambda note_urn: vital_observations(draft, note_urn)
+    )
     return to_domain(stored, derived, draft.patient_id, system_base=system_base), stored
 
 

@@ -14,9 +14,9 @@ from fhir_gateway.features.records.schemas import (
     StoredNote,
     cpt_category,
 )
-from fhir_gateway.fhir_client import FhirClient, create_entry, created_identity, new_urn, transaction
+from fhir_gateway.fhir_client import FhirClient
 from fhir_gateway.llm import RECORD, LanguageModel, ModelFailure
-from fhir_gateway.patient_scope import read_patient
+from fhir_gateway.patient_scope import create_with_observations, read_patient
 from mappers import icd10cm
 from mappers.note import new_note, to_fhir, vital_observations
 from mappers.synthetic_record import AUTHOR, offline_record
@@ -70,10 +70,7 @@ async def _keep_as_note(client: FhirClient, patient_id: str, text: str, system_b
         author=AUTHOR,
     )
     document = to_fhir(draft, system_base=system_base, stored_at=datetime.now(UTC))
-    note_urn = new_urn()
-    entries = [create_entry(document, note_urn)]
-    entries += [create_entry(observation, new_urn()) for observation in vital_observations(draft, note_urn)]
-    answer = await client.transaction(transaction(entries))
-    return StoredNote(
-        id=created_identity(answer, "DocumentReference")["id"], patient_id=patient_id, note_type=draft.note_type
+    stored, _ = await create_with_observations(
+        client, patient_id, document, lambda note_urn: vital_observations(draft, note_urn)
     )
+    return StoredNote(id=stored["id"], patient_id=patient_id, note_type=draft.note_type)
