@@ -23,8 +23,6 @@ import asyncio
 import random
 import sys
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +31,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.timing import measure, percentile  # noqa: E402
 from fhir_gateway.app import create_app  # noqa: E402
 from fhir_gateway.fhir_client import create_entry, new_urn, transaction  # noqa: E402
 from fhir_gateway.settings import EMBEDDED, Settings  # noqa: E402
@@ -62,27 +61,6 @@ EXAMPLE: dict[str, Any] = {
     "next_steps": ["Start fexofenadine", "Follow up in 2 weeks"],
     "labels": ["allergy", "follow-up"],
 }
-
-
-async def measure(send: Callable[[int], Awaitable[None]], count: int, concurrency: int) -> tuple[float, list[float]]:
-    """Requests per second and the latencies of `count` sends, `concurrency` at a time."""
-    latencies: list[float] = []
-    queue = iter(range(count))
-
-    async def worker() -> None:
-        for index in queue:
-            started = time.perf_counter()
-            await send(index)
-            latencies.append(time.perf_counter() - started)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return count / (time.perf_counter() - started), latencies
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def expunge(fhir_url: str) -> None:

@@ -26,7 +26,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from PIL import Image, ImageDraw, ImageFont
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.timing import measure, percentile  # noqa: E402
 from fhir_gateway.app import create_app  # noqa: E402
 from fhir_gateway.features.notes.extraction import TextExtractor  # noqa: E402
 from fhir_gateway.settings import Settings  # noqa: E402
@@ -111,27 +111,6 @@ def direct_bundle(patient_id: str, content: bytes, content_type: str, text: str)
             for url, r in resources
         ],
     }
-
-
-async def measure(send: Callable[[int], Awaitable[None]], count: int, concurrency: int) -> tuple[float, list[float]]:
-    """Requests per second and the latencies of `count` sends, `concurrency` at a time."""
-    latencies: list[float] = []
-    queue = iter(range(count))
-
-    async def worker() -> None:
-        for index in queue:
-            started = time.perf_counter()
-            await send(index)
-            latencies.append(time.perf_counter() - started)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return count / (time.perf_counter() - started), latencies
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 async def run(arguments: argparse.Namespace) -> None:

@@ -24,6 +24,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.timing import percentile  # noqa: E402
 from fhir_gateway.app import EMBEDDED_BASE_URL, create_app  # noqa: E402
 from fhir_gateway.embedded import EmbeddedStore  # noqa: E402
 from fhir_gateway.fhir_client import FhirClient, RetryPolicy  # noqa: E402
@@ -41,11 +42,6 @@ class Counting(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
         return await self.inner.handle_async_request(request)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 async def measure(arguments: argparse.Namespace, directory: str, cache_size: int) -> None:

@@ -96,9 +96,6 @@ class _Table:
             raise KeyError(spelling)
         return entry
 
-    def __contains__(self, spelling: object) -> bool:
-        return spelling in self.names
-
 
 def load() -> None:
     """Read both tables now (about a second; they are read on first use otherwise)."""
