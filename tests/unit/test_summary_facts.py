@@ -5,10 +5,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from fhir_gateway.features.summaries import facts, narrative
-from fhir_gateway.features.summaries.cache import SummaryCache
-from fhir_gateway.features.summaries.record import PatientRecord
-from fhir_gateway.features.summaries.schemas import Fact, Generator, Heading, KeyFacts, Source, Summary
+from fhir_gateway.patient_summary import facts, narrative
+from fhir_gateway.patient_summary.cache import SummaryCache
+from fhir_gateway.patient_summary.models import Fact, Generator, Heading, KeyFacts, Source, Summary
+from fhir_gateway.patient_summary.record import PatientRecord
 from mappers.interaction import Interaction
 from mappers.note import Note
 

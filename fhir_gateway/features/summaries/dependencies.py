@@ -1,11 +1,9 @@
-"""Request-scoped inputs of the summary route: its query and the cache."""
+"""Request-scoped inputs of the summary route: its query."""
 
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query
 
-from fhir_gateway.dependencies import SettingsDep
-from fhir_gateway.features.summaries.cache import SummaryCache
 from fhir_gateway.features.summaries.schemas import SummaryQuery
 
 
@@ -14,12 +12,4 @@ async def summary_query(query: Annotated[SummaryQuery, Query()]) -> SummaryQuery
     return query
 
 
-async def summary_cache(request: Request, settings: SettingsDep) -> SummaryCache:
-    state = request.app.state
-    if not hasattr(state, "summary_cache"):
-        state.summary_cache = SummaryCache(settings.summary_cache_size)
-    return state.summary_cache
-
-
 SummaryQueryDep = Annotated[SummaryQuery, Depends(summary_query)]
-SummaryCacheDep = Annotated[SummaryCache, Depends(summary_cache)]

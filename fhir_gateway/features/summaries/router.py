@@ -2,11 +2,11 @@
 
 from fastapi import APIRouter
 
-from fhir_gateway.dependencies import FhirClientDep, LanguageModelDep, SettingsDep
+from fhir_gateway.dependencies import FhirClientDep, LanguageModelDep, SettingsDep, SummaryCacheDep
 from fhir_gateway.features.summaries import service
-from fhir_gateway.features.summaries.dependencies import SummaryCacheDep, SummaryQueryDep
-from fhir_gateway.features.summaries.schemas import Summary
+from fhir_gateway.features.summaries.dependencies import SummaryQueryDep
 from fhir_gateway.patient_scope import PatientId
+from fhir_gateway.patient_summary.models import Summary
 from fhir_gateway.problems import UPSTREAM_FAILURES, problem_responses
 
 router = APIRouter(prefix="/patients/{patient_id}/summary", tags=["summaries"])
@@ -31,7 +31,7 @@ async def read_summary(
     checked against the record (what it names that no record holds is listed in `warnings`);
     without one, or when it fails, it is written offline from the key facts. A summary of an
     unchanged record is answered from memory."""
-    return await service.summarize(
+    return await service.summary(
         client=client,
         patient_id=patient_id,
         query=query,

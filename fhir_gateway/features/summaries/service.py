@@ -1,30 +1,15 @@
-"""A patient's summary: the record gathered in one round trip, its key facts, and a
-narrative from the language model (grounded in the record) or written offline."""
+"""A patient's summary for the simplified API: the record gathered, then summarised."""
 
-from datetime import UTC, date, datetime
-
-import anyio
-
-from fhir_gateway.features.summaries import facts, narrative
-from fhir_gateway.features.summaries.cache import SummaryCache
-from fhir_gateway.features.summaries.record import gather
-from fhir_gateway.features.summaries.schemas import Generator, Source, Summary, SummaryQuery
+from fhir_gateway.features.summaries.schemas import SummaryQuery
 from fhir_gateway.fhir_client import FhirClient
-from fhir_gateway.llm import SUMMARY, LanguageModel, ModelFailure
-from mappers import clinical_terms
-
-_CUT_SHORT = {
-    "DocumentReference": "notes",
-    "Encounter": "interactions",
-    "Observation": "vital signs",
-    "Immunization": "immunizations",
-    "AllergyIntolerance": "allergies",
-    "Condition": "conditions",
-    "MedicationRequest": "medication requests",
-}
+from fhir_gateway.llm import LanguageModel
+from fhir_gateway.patient_summary.cache import SummaryCache
+from fhir_gateway.patient_summary.compose import summarize
+from fhir_gateway.patient_summary.models import Summary
+from fhir_gateway.patient_summary.record import gather
 
 
-async def summarize(
+async def summary(
     *,
     client: FhirClient,
     patient_id: str,
@@ -32,59 +17,9 @@ async def summarize(
     system_base: str,
     model: LanguageModel | None,
     cache: SummaryCache,
-    today: date | None = None,
 ) -> Summary:
     """The summary of the patient's record (404 when the patient is unknown, 410 when deleted)."""
     record = await gather(client, patient_id, system_base=system_base)
-    # The name tables take a second to read, once: in a worker thread, not on the event loop.
-    await anyio.to_thread.run_sync(clinical_terms.load)
-    today = today or datetime.now(UTC).date()
-    offline = Generator(kind="offline")
-    generator = Generator(kind="openai", model=model.model, prompt=SUMMARY.label) if model else offline
-    key = (patient_id, tuple(record.versions), query.audience, query.length, generator.model, generator.prompt, today)
-    if (held := cache.get(key)) is not None:
-        return held
-
-    heading = facts.heading(record, system_base=system_base, today=today)
-    key_facts = facts.key_facts(record)
-    warnings = [
-        f"Only the newest {_CUT_SHORT[kind]} were read: the record holds more than a summary reads."
-        for kind in record.cut_short
-    ]
-    text: str | None = None
-    # A summary the model failed to write is not kept: the next request asks it again.
-    keep = True
-    if model is not None:
-        messages = narrative.prompt_messages(record, heading, key_facts, query.audience, query.length)
-        try:
-            completion = await model.complete(messages, max_tokens=narrative.answer_tokens(query.length))
-        except ModelFailure as failure:
-            warnings.append(f"The narrative was written offline: {failure.reason}.")
-            generator = offline
-            keep = False
-        else:
-            text = completion.text
-            generator = generator.model_copy(update={"model": completion.model})
-            warnings += narrative.ungrounded(text, record, key_facts)
-    if text is None:
-        text = narrative.offline_narrative(heading, key_facts, query.audience, query.length)
-    sources = (
-        [Source(type="note", id=note.id) for note in record.notes]
-        + [Source(type="interaction", id=visit.id) for visit in record.interactions]
-        + [Source(type="immunization", id=shot.id) for shot in record.immunizations]
-        + [Source(type="allergy", id=allergy.id) for allergy in record.allergies]
-        + [Source(type="condition", id=str(resource.get("id"))) for resource in record.conditions]
-        + [Source(type="medication", id=str(resource.get("id"))) for resource in record.medication_requests]
+    return await summarize(
+        record, audience=query.audience, length=query.length, system_base=system_base, model=model, cache=cache
     )
-    summary = Summary(
-        heading=heading,
-        narrative=text,
-        key_facts=key_facts,
-        sources=sources,
-        generator=generator,
-        generated_at=datetime.now(UTC),
-        warnings=warnings,
-    )
-    if keep:
-        cache.put(key, summary)
-    return summary

@@ -20,8 +20,8 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 
-from fhir_gateway.features.summaries.record import PatientRecord
-from fhir_gateway.features.summaries.schemas import Fact, Heading, KeyFacts, Source
+from fhir_gateway.patient_summary.models import Fact, Heading, KeyFacts, Source
+from fhir_gateway.patient_summary.record import PatientRecord
 from mappers import clinical_terms, icd10cm
 from mappers.clinical_terms import Term
 from mappers.concepts import first_code, in_words

@@ -9,7 +9,7 @@ The least recently used summary goes first when the cache is full.
 from collections import OrderedDict
 from collections.abc import Hashable
 
-from fhir_gateway.features.summaries.schemas import Summary
+from fhir_gateway.patient_summary.models import Summary
 
 
 class SummaryCache:

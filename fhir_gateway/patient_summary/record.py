@@ -28,9 +28,11 @@ OBSERVATION_PAGE = 500
 
 @dataclass
 class PatientRecord:
-    """Everything a summary reads, as the API's own views, and the version of each resource."""
+    """Everything a summary reads, as the API's own views and as the resources found (by
+    resource type, the Patient aside), and the version of each resource."""
 
     patient: dict[str, Any]
+    resources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
     interactions: list[Interaction] = field(default_factory=list)
     immunizations: list[Immunization] = field(default_factory=list)
@@ -64,21 +66,24 @@ async def gather(client: FhirClient, patient_id: str, *, system_base: str) -> Pa
     with about("patient", patient_id):
         patient = entry_resource(answers[0])
     record = PatientRecord(patient=patient)
-    found: dict[str, list[dict[str, Any]]] = {}
+    found = record.resources
     for kind, answer in zip(searches, answers[1:], strict=True):
         page = entry_resource(answer)
         found[kind] = [
             entry["resource"]
             for entry in page.get("entry") or []
-            if isinstance(entry.get("resource"), dict) and (entry.get("search") or {}).get("mode") != "outcome"
+            if isinstance(entry.get("resource"), dict)
+            and entry["resource"].get("resourceType") == kind
+            and (entry.get("search") or {}).get("mode") != "outcome"
         ]
         if any(link.get("relation") == "next" for link in page.get("link") or []):
             record.cut_short.append(kind)
 
-    notes = [r for r in found["DocumentReference"] if r.get("resourceType") == "DocumentReference"]
     # A note's own vital signs are what its text says: the text is what the summary reads.
-    record.notes = [note_to_domain(resource, [], patient_id, system_base=system_base) for resource in notes]
-    encounters = [r for r in found["Encounter"] if r.get("resourceType") == "Encounter"]
+    record.notes = [
+        note_to_domain(resource, [], patient_id, system_base=system_base) for resource in found["DocumentReference"]
+    ]
+    encounters = found["Encounter"]
     made: dict[str, list[dict[str, Any]]] = {resource["id"]: [] for resource in encounters}
     if made:
         references = ",".join(f"Encounter/{encounter_id}" for encounter_id in made)
@@ -91,17 +96,11 @@ async def gather(client: FhirClient, patient_id: str, *, system_base: str) -> Pa
     record.interactions = [
         interaction_to_domain(resource, made[resource["id"]], system_base=system_base) for resource in encounters
     ]
-    record.vital_signs = [r for r in found["Observation"] if r.get("resourceType") == "Observation"]
-    record.immunizations = [
-        immunization_to_domain(r, patient_id) for r in found["Immunization"] if r.get("resourceType") == "Immunization"
-    ]
-    record.allergies = [
-        allergy_to_domain(r, patient_id)
-        for r in found["AllergyIntolerance"]
-        if r.get("resourceType") == "AllergyIntolerance"
-    ]
-    record.conditions = [r for r in found["Condition"] if r.get("resourceType") == "Condition"]
-    record.medication_requests = [r for r in found["MedicationRequest"] if r.get("resourceType") == "MedicationRequest"]
+    record.vital_signs = found["Observation"]
+    record.immunizations = [immunization_to_domain(r, patient_id) for r in found["Immunization"]]
+    record.allergies = [allergy_to_domain(r, patient_id) for r in found["AllergyIntolerance"]]
+    record.conditions = found["Condition"]
+    record.medication_requests = found["MedicationRequest"]
     every = [patient, *(resource for resources in found.values() for resource in resources)]
     record.versions = sorted({(str(r.get("resourceType")), str(r.get("id")), resource_version(r) or "") for r in every})
     return record

@@ -2,10 +2,10 @@
 written from the key facts alone, and the check that a model's narrative names only
 medications and diagnoses the record holds."""
 
-from fhir_gateway.features.summaries.facts import interaction_text, source_text
-from fhir_gateway.features.summaries.record import PatientRecord
-from fhir_gateway.features.summaries.schemas import Audience, Fact, Heading, KeyFacts, Length
 from fhir_gateway.llm.prompts import AUDIENCE_INSTRUCTIONS, LENGTH_INSTRUCTIONS, LENGTH_WORDS, SUMMARY
+from fhir_gateway.patient_summary.facts import interaction_text, source_text
+from fhir_gateway.patient_summary.models import Audience, Fact, Heading, KeyFacts, Length
+from fhir_gateway.patient_summary.record import PatientRecord
 from mappers import clinical_terms
 
 # The notes a prompt carries, newest and most informative first: about 3,000 tokens (four
