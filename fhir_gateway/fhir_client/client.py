@@ -4,7 +4,8 @@ It speaks to HAPI FHIR over the network and to the embedded store in-process (th
 `httpx.ASGITransport`) by the same code path: only the transport and base URL differ.
 """
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -120,17 +121,60 @@ class FhirClient:
         A body is sent as `application/fhir+json` unless `headers` say otherwise. Raises
         `FhirUnavailable` (or `FhirTimeout`) only when no answer could be had.
         """
+        request = self._request(method, url, params=params, content=content, json=json, headers=headers)
+        return await self._dispatch(request, self._http.send)
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[httpx.Response]:
+        """`send`, but a successful answer's body is left unread, to be streamed while the
+        context is open (an error's body, an OperationOutcome, is read, so that it can be
+        retried like any other)."""
+
+        async def send_streaming(request: httpx.Request) -> httpx.Response:
+            response = await self._http.send(request, stream=True)
+            if response.is_error:
+                await response.aread()
+            return response
+
+        request = self._request(method, url, content=content, headers=headers)
+        response = await self._dispatch(request, send_streaming)
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: QueryParams | None = None,
+        content: bytes | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Request:
         if content is not None and json is not None:
             raise ValueError("pass either content or json, not both")
         body = orjson.dumps(json) if json is not None else content
         request_headers = httpx.Headers({"Content-Type": FHIR_JSON} if body is not None else {})
         request_headers.update(headers or {})
-        request = self._http.build_request(
+        return self._http.build_request(
             method.upper(), self._resolve(url), params=params, content=body, headers=request_headers
         )
+
+    async def _dispatch(
+        self, request: httpx.Request, send: Callable[[httpx.Request], Awaitable[httpx.Response]]
+    ) -> httpx.Response:
         retrying = self._retry.retrying(repeatable=is_repeatable(request, self._base), label=self._label(request))
         try:
-            response: httpx.Response = await retrying(self._http.send, request)
+            response: httpx.Response = await retrying(send, request)
         except httpx.TransportError as exc:
             raise error_from_transport(exc) from exc
         return response
