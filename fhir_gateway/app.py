@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from fhir_gateway.embedded import EmbeddedStore
 from fhir_gateway.features.allergies.router import router as allergies_router
+from fhir_gateway.features.fhir_api.router import router as fhir_router
 from fhir_gateway.features.health.router import router as health_router
 from fhir_gateway.features.immunizations.router import router as immunizations_router
 from fhir_gateway.features.interactions.router import router as interactions_router
@@ -84,7 +85,6 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
         version=API_VERSION,
         description=_DESCRIPTION,
         lifespan=lifespan,
-        dependencies=[Depends(refuse_repeated_query_parameters)],
     )
     app.state.settings = settings
     app.state.metrics = HttpMetrics.create()
@@ -103,15 +103,21 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
     app.add_middleware(RequestTelemetryMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestIdMiddleware)
 
-    app.include_router(health_router)
-    app.include_router(patients_router)
-    app.include_router(notes_router)
-    app.include_router(interactions_router)
-    app.include_router(summaries_router)
-    app.include_router(records_router)
-    app.include_router(immunizations_router)
-    app.include_router(allergies_router)
-    app.include_router(metrics_router)
+    # The simplified API's rules; FHIR's own query parameters repeat at will (date=ge…&date=le…).
+    simplified = [Depends(refuse_repeated_query_parameters)]
+    for router in (
+        health_router,
+        patients_router,
+        notes_router,
+        interactions_router,
+        summaries_router,
+        records_router,
+        immunizations_router,
+        allergies_router,
+        metrics_router,
+    ):
+        app.include_router(router, dependencies=simplified)
+    app.include_router(fhir_router)
     return app
 
 

@@ -77,7 +77,7 @@ run_tests() { # pytest arguments
   start_hapi "$port" "$log" --hapi.fhir.expunge_enabled=true --hapi.fhir.allow_multiple_delete=true
   wait_until_ready "$base" "$log"
   FHIR_CONTRACT_URL="$base" TEST_FHIR_BASE_URL="$base" \
-    .venv/bin/python -m pytest tests/contract tests/api "$@"
+    .venv/bin/python -m pytest tests/contract tests/api tests/e2e "$@"
 }
 
 case "${1:-}" in

@@ -1,0 +1,171 @@
+"""The FHIR face's CapabilityStatement, made from what it really routes and what its FHIR
+server declares: each resource type the server serves, with the interactions both the face
+routes and the server supports (JSON Patch wherever the server reads and updates, since the
+face patches through those), the server's search parameters and operations, and the face's
+own `$summary` on Patient. The OperationDefinition of `$summary` is served beside it.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.routing import BaseRoute
+
+# The key under which each route of the face names the FHIR interactions it serves.
+INTERACTION = "x-fhir-interaction"
+SUMMARY_DEFINITION_ID = "Patient-summary"
+
+_TYPE_INTERACTIONS = (
+    "read",
+    "vread",
+    "update",
+    "patch",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+    "search-type",
+)
+_SYSTEM_INTERACTIONS = ("transaction", "batch", "delete", "history-system", "search-system")
+# What of the server's description of a resource type still holds behind the face.
+_KEPT = (
+    "type",
+    "profile",
+    "supportedProfile",
+    "documentation",
+    "versioning",
+    "readHistory",
+    "updateCreate",
+    "conditionalCreate",
+    "conditionalRead",
+    "conditionalUpdate",
+    "conditionalDelete",
+    "referencePolicy",
+    "searchInclude",
+    "searchRevInclude",
+    "searchParam",
+    "operation",
+)
+
+
+def routed_interactions(routes: Iterable[BaseRoute]) -> frozenset[str]:
+    """The interactions the face's routes declare."""
+    return frozenset(
+        code for route in routes for code in (getattr(route, "openapi_extra", None) or {}).get(INTERACTION, ())
+    )
+
+
+def capability_statement(
+    server: dict[str, Any],
+    routed: frozenset[str],
+    *,
+    gateway_base: str,
+    server_base: str,
+    system_base: str,
+    software_version: str,
+    date: str,
+) -> dict[str, Any]:
+    """The gateway's CapabilityStatement over the server's (`server`, at `server_base`): the
+    server's own URLs in it (its OperationDefinitions, say) become the gateway's."""
+    server = _rebased(server, server_base, gateway_base)
+    rest = next((part for part in server.get("rest") or [] if part.get("mode") == "server"), {})
+    system = {item.get("code") for item in rest.get("interaction") or []}
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": date,
+        "publisher": "FHIR Gateway",
+        "kind": "instance",
+        "software": {"name": "FHIR Gateway", "version": software_version},
+        "implementation": {"description": "FHIR Gateway: the FHIR face", "url": gateway_base},
+        "fhirVersion": server.get("fhirVersion") or "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "patchFormat": ["application/json-patch+json", "application/merge-patch+json"],
+        "rest": [
+            {
+                "mode": "server",
+                "resource": [
+                    _resource(resource, routed, system_base)
+                    for resource in rest.get("resource") or []
+                    if isinstance(resource, dict) and resource.get("type")
+                ],
+                "interaction": [{"code": code} for code in _SYSTEM_INTERACTIONS if code in routed and code in system],
+                **({"operation": rest["operation"]} if rest.get("operation") else {}),
+            }
+        ],
+    }
+
+
+def summary_definition(system_base: str) -> dict[str, Any]:
+    """The OperationDefinition of `Patient/$summary`."""
+    return {
+        "resourceType": "OperationDefinition",
+        "id": SUMMARY_DEFINITION_ID,
+        "url": summary_definition_url(system_base),
+        "name": "PatientSummary",
+        "title": "Patient summary as an IPS-style document",
+        "status": "active",
+        "kind": "operation",
+        "description": "A document Bundle summarising the patient's record: the Composition first (LOINC 60591-5) "
+        "with problems, medications, allergies, immunizations, vital signs and a narrative section, then the "
+        "Patient and every resource the sections refer to.",
+        "affectsState": False,
+        "code": "summary",
+        "resource": ["Patient"],
+        "system": False,
+        "type": True,
+        "instance": True,
+        "parameter": [
+            {
+                "name": "identifier",
+                "use": "in",
+                "min": 0,
+                "max": "1",
+                "type": "string",
+                "searchType": "token",
+                "documentation": "The patient's identifier (system|value), when the operation is called on the type.",
+            },
+            {
+                "name": "audience",
+                "use": "in",
+                "min": 0,
+                "max": "1",
+                "type": "code",
+                "documentation": "Who reads the narrative: clinician (the default) or family.",
+            },
+            {
+                "name": "length",
+                "use": "in",
+                "min": 0,
+                "max": "1",
+                "type": "code",
+                "documentation": "How long the narrative is: brief, standard (the default) or detailed.",
+            },
+            {"name": "return", "use": "out", "min": 1, "max": "1", "type": "Bundle"},
+        ],
+    }
+
+
+def summary_definition_url(system_base: str) -> str:
+    return f"{system_base}/OperationDefinition/{SUMMARY_DEFINITION_ID}"
+
+
+def _resource(resource: dict[str, Any], routed: frozenset[str], system_base: str) -> dict[str, Any]:
+    served = {item.get("code") for item in resource.get("interaction") or []}
+    if {"read", "update"} <= served:
+        served.add("patch")
+    described = {key: resource[key] for key in _KEPT if key in resource}
+    described["interaction"] = [{"code": code} for code in _TYPE_INTERACTIONS if code in routed and code in served]
+    if resource["type"] == "Patient":
+        summary = {"name": "summary", "definition": summary_definition_url(system_base)}
+        described["operation"] = [*(resource.get("operation") or []), summary]
+    return described
+
+
+def _rebased(node: Any, server_base: str, gateway_base: str) -> Any:
+    if isinstance(node, str):
+        return gateway_base + node[len(server_base) :] if node.startswith(f"{server_base}/") else node
+    if isinstance(node, dict):
+        return {key: _rebased(value, server_base, gateway_base) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_rebased(item, server_base, gateway_base) for item in node]
+    return node
