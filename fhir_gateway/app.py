@@ -6,12 +6,13 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from functools import cache
 
 import anyio
-import httpx
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from fhir_gateway import API_VERSION
 from fhir_gateway.embedded import EmbeddedStore
 from fhir_gateway.features.allergies.router import router as allergies_router
+from fhir_gateway.features.fhir_api.face import FhirFaceDispatch, fhir_face
 from fhir_gateway.features.fhir_api.router import router as fhir_router
 from fhir_gateway.features.health.router import router as health_router
 from fhir_gateway.features.immunizations.router import router as immunizations_router
@@ -34,7 +35,6 @@ from fhir_gateway.observability import (
 from fhir_gateway.problems import install_problem_handlers
 from fhir_gateway.settings import Settings
 
-API_VERSION = "0.1.0"
 # The embedded store is reached in-process; the host only has to be a valid URL.
 EMBEDDED_BASE_URL = "http://embedded/fhir"
 
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
     install_problem_handlers(app)
     # Added innermost first: the request id wraps everything, so even a 413 or a CORS
     # refusal carries one and is logged and counted.
+    app.add_middleware(FhirFaceDispatch, face=fhir_face(app.state))
     app.add_middleware(RequestBodyLimitMiddleware, max_body_bytes=settings.max_request_bytes)
     app.add_middleware(
         CORSMiddleware,
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
         metrics_router,
     ):
         app.include_router(router, dependencies=simplified)
+    # In the schema with the rest; served by the face's own app (FhirFaceDispatch).
     app.include_router(fhir_router)
     return app
 
@@ -136,10 +138,9 @@ def _open_embedded_store(settings: Settings) -> EmbeddedStore:
 
 
 def _fhir_client(settings: Settings, store: EmbeddedStore | None) -> FhirClient:
-    transport = httpx.ASGITransport(store.app) if store is not None else None
     return FhirClient(
         EMBEDDED_BASE_URL if store is not None else settings.fhir_base_url,
-        transport=transport,
+        app=store.app if store is not None else None,
         timeout=settings.fhir_timeout_seconds,
         connect_timeout=settings.fhir_connect_timeout_seconds,
         retry=RetryPolicy(attempts=settings.fhir_retry_attempts, max_wait=settings.fhir_retry_max_wait_seconds),

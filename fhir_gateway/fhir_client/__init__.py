@@ -14,6 +14,7 @@ from fhir_gateway.fhir_client.client import (
     ConditionalCreate,
     FhirClient,
     QueryParams,
+    Relayed,
     SearchPage,
 )
 from fhir_gateway.fhir_client.errors import (
@@ -54,6 +55,7 @@ __all__ = [
     "FhirUnavailable",
     "FhirVersionConflict",
     "QueryParams",
+    "Relayed",
     "RetryPolicy",
     "SearchPage",
     "create_entry",

@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 import orjson
+from starlette.types import ASGIApp, Message
 
 from fhir_gateway.fhir_client.errors import (
     HAPI_CONDITIONAL_RACE_CODE,
@@ -51,6 +52,23 @@ class SearchPage:
 
 
 @dataclass(frozen=True)
+class Relayed:
+    """The server's answer to a relayed request: its status and headers, and its body, whole
+    (`body`) or to be read as it comes (`chunks`)."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes | None = None
+    chunks: AsyncIterator[bytes] | None = None
+
+    async def content(self) -> bytes:
+        """The whole body."""
+        if self.body is not None or self.chunks is None:
+            return self.body or b""
+        return b"".join([chunk async for chunk in self.chunks])
+
+
+@dataclass(frozen=True)
 class ConditionalCreate:
     """What a conditional create stored: the new resource (`created`), or the one match."""
 
@@ -69,6 +87,7 @@ class FhirClient:
         self,
         base_url: str,
         *,
+        app: ASGIApp | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 30.0,
         connect_timeout: float = 5.0,
@@ -76,9 +95,14 @@ class FhirClient:
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
     ) -> None:
+        if app is not None and transport is not None:
+            raise ValueError("pass either an in-process app or a transport, not both")
         self._base_url = base_url.rstrip("/")
         self._base = httpx.URL(self._base_url)
         self._retry = retry or RetryPolicy()
+        self._app = app
+        if app is not None:
+            transport = httpx.ASGITransport(app)
         default_headers = httpx.Headers({"Accept": FHIR_JSON})
         default_headers.update(headers or {})
         self._http = httpx.AsyncClient(
@@ -149,6 +173,67 @@ class FhirClient:
             yield response
         finally:
             await response.aclose()
+
+    @asynccontextmanager
+    async def relay(
+        self, method: str, url: str, *, content: bytes | None = None, headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[Relayed]:
+        """Pass a request on as it is (`url` relative to the base, its query string included)
+        and give the answer as it is, its body streamed while the context is open.
+
+        A server over the network is asked through `stream` (retried as any request). An
+        in-process server (`app`) is called directly: the request is the gateway's hottest
+        path, and httpx's request and response objects cost more than the server's read.
+        Nothing can fail between the two, so nothing is retried there.
+        """
+        if self._app is None:
+            async with self.stream(method, url, content=content, headers=headers) as response:
+                yield Relayed(response.status_code, response.headers, chunks=response.aiter_bytes())
+            return
+        yield await self._call_app(method, url, content, headers or {})
+
+    async def _call_app(self, method: str, url: str, content: bytes | None, headers: Mapping[str, str]) -> Relayed:
+        assert self._app is not None
+        path, _, query = url.partition("?")
+        path = f"{self._base.path.rstrip('/')}/{path}".rstrip("/") if path else self._base.path
+        raw_headers = [(b"host", self._base.netloc), *self._http.headers.raw]
+        raw_headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+        if content is not None:
+            raw_headers.append((b"content-length", str(len(content)).encode()))
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method.upper(),
+            "scheme": self._base.scheme,
+            "path": unquote(path),
+            "raw_path": path.encode("latin-1"),
+            "query_string": query.encode("latin-1"),
+            "root_path": "",
+            "headers": raw_headers,
+            "server": (self._base.host, self._base.port or 80),
+            "client": ("127.0.0.1", 0),
+        }
+        received = False
+        started: Message = {}
+        body = bytearray()
+
+        async def receive() -> Message:
+            nonlocal received
+            if received:
+                return {"type": "http.disconnect"}
+            received = True
+            return {"type": "http.request", "body": content or b"", "more_body": False}
+
+        async def send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = message
+            elif message["type"] == "http.response.body":
+                body.extend(message.get("body", b""))
+
+        await self._app(scope, receive, send)
+        return Relayed(started["status"], httpx.Headers(started.get("headers") or []), body=bytes(body))
 
     def _request(
         self,

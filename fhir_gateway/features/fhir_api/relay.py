@@ -4,21 +4,24 @@ The server's status, body and the headers a FHIR client acts on (ETag, Location,
 Content-Location, Last-Modified, Retry-After) come back as the server sent them, with one
 change: every URL under the server's base (`Location`, a Bundle's `fullUrl`s and `link`s)
 is turned into the same URL under the gateway's base, so clients only ever see the gateway.
-A single resource streams through unread; a Bundle the server assembled (a search, a
-history, a transaction's answer) is read once to rewrite its URLs.
+A single resource streams through unread (a stored Bundle, a document, is content and keeps
+its URLs); a Bundle the server assembled (a search, a history, a transaction's answer) is
+read once to rewrite its URLs.
 """
 
+import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-import orjson
 from fastapi import Request
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
-from fhir_gateway.fhir_client import FHIR_JSON, FhirClient
+from fhir_gateway.features.fhir_api.negotiation import negotiate
+from fhir_gateway.fhir_client import FHIR_JSON, FhirClient, Relayed
 
 # Where the face is served, under the gateway's root.
 FHIR_PREFIX = "/fhir"
@@ -35,9 +38,6 @@ _FORWARDED_REQUEST_HEADERS = (
 )
 _RELAYED_RESPONSE_HEADERS = ("content-type", "etag", "last-modified", "retry-after")
 _URL_HEADERS = ("location", "content-location")
-# Bundles the server makes for an interaction, whose URLs are its own; a stored Bundle
-# (a document, a collection) is content and is left alone.
-_ASSEMBLED_BUNDLES = frozenset({"searchset", "history", "transaction-response", "batch-response"})
 # A path segment goes to the server as the client meant it: FHIR's own characters kept,
 # anything that could change the URL's structure escaped.
 _SAFE_IN_SEGMENT = "$-._~!*'(),;=:@+"
@@ -81,26 +81,26 @@ async def relay(
     `assembled` says the answer is a Bundle the server makes (search, history, transaction):
     it is read and its URLs rewritten; otherwise the answer streams through.
     """
+    await negotiate(request)
     query = request.scope.get("query_string", b"").decode("latin-1")
     url = f"{server_path(path)}?{query}" if query else server_path(path)
     headers = {name: value for name in _FORWARDED_REQUEST_HEADERS if (value := request.headers.get(name)) is not None}
     if body is not None and "content-type" not in headers:
         headers["content-type"] = FHIR_JSON
     urls = bases(request, client)
-    if assembled:
-        answer = await client.send(request.method, url, content=body, headers=headers)
-        return _rewritten(answer, urls)
-    stream = client.stream(request.method, url, content=body, headers=headers)
-    answer = await stream.__aenter__()
+    exchange = client.relay(request.method, url, content=body, headers=headers)
+    answer = await exchange.__aenter__()
+    if assembled or answer.chunks is None:
+        try:
+            content = await answer.content()
+        finally:
+            await exchange.__aexit__(None, None, None)
+        return _answer(answer, content, urls, rewrite=assembled)
     # The body is read as the client reads it; the connection goes back to the pool when
     # the body is done or the client has gone, whichever comes first.
-    done = BackgroundTask(stream.__aexit__, None, None, None)
-    return StreamingResponse(
-        answer.aiter_bytes(),
-        status_code=answer.status_code,
-        headers=_headers(answer, urls, whole=True),
-        background=done,
-    )
+    done = BackgroundTask(exchange.__aexit__, None, None, None)
+    headers = _headers(answer.headers, urls, whole=True)
+    return StreamingResponse(answer.chunks, status_code=answer.status, headers=headers, background=done)
 
 
 def server_bundle(bundle: dict[str, Any], urls: Bases) -> dict[str, Any]:
@@ -117,59 +117,35 @@ def server_bundle(bundle: dict[str, Any], urls: Bases) -> dict[str, Any]:
     return bundle
 
 
-def relayed(answer: httpx.Response, urls: Bases, body: dict[str, Any] | None = None) -> Response:
+def relayed(answer: httpx.Response, urls: Bases) -> Response:
     """The server's answer to a request the gateway made on the client's behalf (the update
-    of a patch), as the client gets it; `body` replaces the answer's own."""
-    content = orjson.dumps(body) if body is not None else answer.content
-    return Response(content, status_code=answer.status_code, headers=_headers(answer, urls, whole=False))
+    of a patch), as the client gets it."""
+    return Response(answer.content, status_code=answer.status_code, headers=_headers(answer.headers, urls, whole=False))
 
 
-def _rewritten(answer: httpx.Response, urls: Bases) -> Response:
-    body = answer.content
-    if body and "json" in answer.headers.get("content-type", ""):
-        try:
-            document = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            document = None
-        if _is_assembled_bundle(document):
-            return relayed(answer, urls, _gateway_bundle(document, urls))
-    return relayed(answer, urls)
+def _answer(answer: Relayed, content: bytes, urls: Bases, *, rewrite: bool) -> Response:
+    if rewrite and content and "json" in answer.headers.get("content-type", ""):
+        gateway = urls.gateway.encode()
+        content = _url_values(urls.server).sub(lambda found: found[1] + gateway, content)
+    return Response(content, status_code=answer.status, headers=_headers(answer.headers, urls, whole=False))
 
 
-def _is_assembled_bundle(document: Any) -> bool:
-    return (
-        isinstance(document, dict)
-        and document.get("resourceType") == "Bundle"
-        and document.get("type") in _ASSEMBLED_BUNDLES
-    )
+@cache
+def _url_values(server: str) -> re.Pattern[bytes]:
+    """The server's base where it begins a Bundle's URL (`fullUrl`, a link's `url`, a
+    response's `location`, nested Bundles' too), found in the body's bytes: rewritten
+    without parsing, and every other byte left as the server sent it."""
+    return re.compile(rb'("(?:fullUrl|url|location)"\s*:\s*")' + re.escape(server.encode()) + rb'(?=[/?"])')
 
 
-def _gateway_bundle(bundle: dict[str, Any], urls: Bases) -> dict[str, Any]:
-    for link in bundle.get("link") or []:
-        if isinstance(link, dict) and isinstance(link.get("url"), str):
-            link["url"] = urls.to_gateway(link["url"])
-    for entry in bundle.get("entry") or []:
-        if not isinstance(entry, dict):
-            continue
-        if isinstance(entry.get("fullUrl"), str):
-            entry["fullUrl"] = urls.to_gateway(entry["fullUrl"])
-        response = entry.get("response")
-        if isinstance(response, dict) and isinstance(response.get("location"), str):
-            response["location"] = urls.to_gateway(response["location"])
-        if isinstance(entry.get("resource"), dict) and _is_assembled_bundle(entry["resource"]):
-            # A batch's search answers are searchsets of their own.
-            _gateway_bundle(entry["resource"], urls)
-    return bundle
-
-
-def _headers(answer: httpx.Response, urls: Bases, *, whole: bool) -> dict[str, str]:
-    headers = {name: value for name in _RELAYED_RESPONSE_HEADERS if (value := answer.headers.get(name)) is not None}
+def _headers(answered: httpx.Headers, urls: Bases, *, whole: bool) -> dict[str, str]:
+    headers = {name: value for name in _RELAYED_RESPONSE_HEADERS if (value := answered.get(name)) is not None}
     for name in _URL_HEADERS:
-        if (value := answer.headers.get(name)) is not None:
+        if (value := answered.get(name)) is not None:
             headers[name] = urls.to_gateway(value)
     # A body streamed as the server sent it keeps its length (httpx undoes any compression).
-    if whole and "content-length" in answer.headers and "content-encoding" not in answer.headers:
-        headers["content-length"] = answer.headers["content-length"]
+    if whole and "content-length" in answered and "content-encoding" not in answered:
+        headers["content-length"] = answered["content-length"]
     return headers
 
 

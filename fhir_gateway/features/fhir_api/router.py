@@ -3,21 +3,26 @@ face's own checks (JSON only; resources valid), plus what the face adds: its
 CapabilityStatement, JSON Patch on any server, and `Patient/$summary`.
 
 Every route names the FHIR interactions it serves (`x-fhir-interaction`); the
-CapabilityStatement is made from them. Specific routes come before the general ones they
-would otherwise match (`Patient/$summary` before `{type}/{id}`), and the last route relays
-whatever else a FHIR server may serve (operations, compartments) as it is.
+CapabilityStatement is made from them. A path segment is a type, an id or an operation by
+its shape, so each URL has one route and their order is free: the most used come first.
+Relayed routes read nothing through FastAPI's parameters or dependencies (their path
+parameters are documented, not parsed): on the relay, that machinery costs more than the
+rest of the gateway's work. What no route serves is a 405 or 404 OperationOutcome.
 """
 
+import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, get_args
+from typing import Any, get_args
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute
 from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.responses import Response
 
-from fhir_gateway.dependencies import FhirClientDep, LanguageModelDep, SettingsDep, SummaryCacheDep
+from fhir_gateway import API_VERSION
+from fhir_gateway.dependencies import get_language_model, get_summary_cache
 from fhir_gateway.features.fhir_api import capability, patch, service
+from fhir_gateway.features.fhir_api.capability import SUMMARY_DEFINITION_ID
 from fhir_gateway.features.fhir_api.negotiation import (
     FORM,
     media_type_of,
@@ -25,11 +30,12 @@ from fhir_gateway.features.fhir_api.negotiation import (
     require_fhir_json,
     require_media_type,
 )
-from fhir_gateway.features.fhir_api.outcomes import FhirFaceError, Issue, handled
+from fhir_gateway.features.fhir_api.outcomes import FhirFaceError, Issue
 from fhir_gateway.features.fhir_api.relay import FHIR_PREFIX, bases, relay, server_bundle
 from fhir_gateway.features.fhir_api.validation import parsed, validated
-from fhir_gateway.fhir_client import FHIR_JSON, version_of
+from fhir_gateway.fhir_client import FHIR_JSON, FhirClient, version_of
 from fhir_gateway.patient_summary.models import Audience, Length
+from fhir_gateway.settings import Settings
 
 
 class _ResourceType(StringConvertor):
@@ -52,22 +58,8 @@ register_url_convertor("fhir_id", _Id())
 register_url_convertor("fhir_operation", _Operation())
 
 
-class OutcomeRoute(APIRoute):
-    """A route whose every failure, request validation included, answers as an OperationOutcome."""
-
-    def get_route_handler(self) -> Any:
-        handle = super().get_route_handler()
-
-        async def handle_with_outcomes(request: Request) -> Response:
-            try:
-                return await handle(request)
-            except Exception as exc:  # noqa: BLE001 - every failure becomes an OperationOutcome
-                return await handled(request, exc)
-
-        return handle_with_outcomes
-
-
-router = APIRouter(prefix=FHIR_PREFIX, route_class=OutcomeRoute, dependencies=[Depends(negotiate)])
+# Declares the face's routes, for the gateway's OpenAPI schema; `face.fhir_face` serves them.
+router = APIRouter(prefix=FHIR_PREFIX)
 
 # Relayed interactions take and answer any resource the server serves: no schema of theirs
 # could say more than "a FHIR resource". The face's own operations are described in full.
@@ -88,19 +80,40 @@ _REFUSALS = {
         (504, "The FHIR server did not answer in time"),
     )
 }
+_SEGMENTS = {"fhir_type": _ResourceType.regex, "fhir_id": _Id.regex, "fhir_operation": _Operation.regex}
+_PATH_PARAMETER = re.compile(r"\{(?P<name>\w+):(?P<kind>\w+)\}")
 
 
-def _serves(*interactions: str, tag: str = RELAYED, parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _serves(
+    *interactions: str, tag: str = RELAYED, parameters: list[dict[str, Any]] | None = None, path: str = ""
+) -> dict[str, Any]:
+    """How a route is documented: the interactions it serves, its parameters (the path's
+    from its template), its answers."""
     resource = {"description": "A FHIR resource (JSON).", "content": {FHIR_JSON: {"schema": {"type": "object"}}}}
+    in_path = [_path_parameter(name, kind) for name, kind in _PATH_PARAMETER.findall(path)]
     extra: dict[str, Any] = {capability.INTERACTION: list(interactions)}
-    if parameters:
-        extra["parameters"] = parameters
+    if parameters or in_path:
+        extra["parameters"] = [*in_path, *(parameters or [])]
     return {
         "openapi_extra": extra,
         "response_class": Response,
         "tags": [tag],
         "responses": {200: resource, **_REFUSALS},
     }
+
+
+def _path_parameter(name: str, kind: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": f"^{_SEGMENTS[kind]}$"},
+    }
+
+
+def _relays(method: str, path: str, summary: str, *interactions: str) -> Any:
+    """Register a relayed route: documented with its path parameters, served without them."""
+    return router.api_route(path, methods=[method], summary=summary, **_serves(*interactions, path=path))
 
 
 def _query(name: str, description: str, schema: dict[str, Any], *, required: bool = False) -> dict[str, Any]:
@@ -118,14 +131,110 @@ _IDENTIFIER = _query(
     required=True,
 )
 
+_TYPE = "/{resource_type:fhir_type}"
+_INSTANCE = "/{resource_type:fhir_type}/{resource_id:fhir_id}"
+_OPERATION = "/${operation:fhir_operation}"
 
-IfMatch = Annotated[str | None, Header(description='The version meant (W/"3"); 412 when another is current.')]
+
+@_relays("GET", _INSTANCE, "Read", "read")
+async def read(request: Request) -> Response:
+    """The resource as the server holds it; the OperationDefinition of `$summary` is the gateway's own."""
+    parameters = request.path_params
+    if (parameters["resource_type"], parameters["resource_id"]) == ("OperationDefinition", SUMMARY_DEFINITION_ID):
+        await negotiate(request)
+        return service.fhir_json(capability.summary_definition(_settings(request).identifier_system_base))
+    return await relay(request, _client(request), _relayed_path(request))
+
+
+# Decorators register bottom up: the type search, the most used, first.
+@_relays("GET", f"{_INSTANCE}/{{compartment:fhir_type}}", "Search in a compartment")
+@_relays("GET", f"{_INSTANCE}/_history", "History of a resource", "history-instance")
+@_relays("GET", f"{_TYPE}/_history", "History of a type", "history-type")
+@_relays("GET", "/_history", "History of every resource", "history-system")
+@_relays("GET", "", "Search all types, or a page of results", "search-system")
+@_relays("GET", f"{_TYPE}/_search", "Search", "search-type")
+@_relays("GET", _TYPE, "Search", "search-type")
+async def search(request: Request) -> Response:
+    """The server's Bundle, its URLs turned into the gateway's."""
+    return await relay(request, _client(request), _relayed_path(request), assembled=True)
+
+
+@router.get("/", include_in_schema=False, **_serves())
+async def search_at_the_base(request: Request) -> Response:
+    return await relay(request, _client(request), "", assembled=True)
+
+
+@_relays("GET", f"{_INSTANCE}/_history/{{version_id:fhir_id}}", "Read a version", "vread")
+@_relays("DELETE", _INSTANCE, "Delete", "delete")
+@_relays("DELETE", _TYPE, "Conditional delete", "delete")
+async def as_it_is(request: Request) -> Response:
+    return await relay(request, _client(request), _relayed_path(request))
+
+
+@_relays("POST", _TYPE, "Create (conditionally with If-None-Exist)", "create")
+@_relays("PUT", _TYPE, "Conditional update", "update")
+@_relays("PUT", _INSTANCE, "Update (or create at an id)", "update")
+async def write(request: Request) -> Response:
+    """The resource is validated first (400 naming the element)."""
+    require_fhir_json(request)
+    body = await request.body()
+    validated(parsed(body), request.path_params["resource_type"])
+    return await relay(request, _client(request), _relayed_path(request), body=body)
+
+
+@_relays("POST", "", "A transaction or batch Bundle", "transaction", "batch")
+async def transaction_or_batch(request: Request) -> Response:
+    """Every entry's resource is validated first; `fullUrl`s under the gateway's base are
+    turned into the server's."""
+    client = _client(request)
+    require_fhir_json(request)
+    bundle = validated(parsed(await request.body()), "Bundle")
+    body = service.dumps(server_bundle(bundle, bases(request, client)))
+    return await relay(request, client, "", body=body, assembled=True)
+
+
+@router.post("/", include_in_schema=False, **_serves())
+async def transaction_at_the_base(request: Request) -> Response:
+    return await transaction_or_batch(request)
+
+
+@_relays("POST", f"{_TYPE}/_search", "Search by a form", "search-type")
+async def search_by_form(request: Request) -> Response:
+    require_media_type(request, FORM, "A search by POST")
+    body = await request.body()
+    return await relay(request, _client(request), _relayed_path(request), body=body, assembled=True)
+
+
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": 'The version meant (W/"3"); 412 when another is current.',
+    "schema": {"type": "string"},
+}
+
+
+@router.patch(
+    _INSTANCE, summary="JSON Patch or JSON Merge Patch", **_serves("patch", path=_INSTANCE, parameters=[_IF_MATCH])
+)
+async def json_patch(request: Request) -> Response:
+    """Read, patch, validate and update with `If-Match` of the version read: the same on any
+    server, and an edit made meanwhile is never lost. A JSON Patch, or a JSON Merge Patch
+    (plain JSON: an array of operations, or an object of changes)."""
+    await negotiate(request)
+    client = _client(request)
+    patched_by = patch.changes(await request.body(), media_type_of(request))
+    resource_type, resource_id = request.path_params["resource_type"], request.path_params["resource_id"]
+    version = _version(request.headers.get("if-match"))
+    return await patch.patch(request, client, bases(request, client), resource_type, resource_id, patched_by, version)
 
 
 @router.get("/metadata", summary="The gateway's CapabilityStatement", **_serves(tag=OWN))
-async def metadata(request: Request, client: FhirClientDep, settings: SettingsDep) -> Response:
+async def metadata(request: Request) -> Response:
     """What the face serves: the server's resource types with the interactions routed here,
     JSON Patch, and `Patient/$summary`."""
+    await negotiate(request)
+    client = _client(request)
     server = await service.server_capabilities(request.app.state, client)
     urls = bases(request, client)
     statement = capability.capability_statement(
@@ -133,8 +242,8 @@ async def metadata(request: Request, client: FhirClientDep, settings: SettingsDe
         capability.routed_interactions(router.routes),
         gateway_base=urls.gateway,
         server_base=urls.server,
-        system_base=settings.identifier_system_base,
-        software_version=request.app.version,
+        system_base=_settings(request).identifier_system_base,
+        software_version=API_VERSION,
         date=datetime.now(UTC).date().isoformat(),
     )
     return service.fhir_json(statement)
@@ -145,216 +254,66 @@ _TYPE_SUMMARY = _serves(tag=OWN, parameters=[_IDENTIFIER, *_SUMMARY_PARAMETERS])
 
 @router.get("/Patient/$summary", summary="Summary of the patient an identifier names", **_TYPE_SUMMARY)
 @router.post("/Patient/$summary", summary="Summary of the patient an identifier names", **_TYPE_SUMMARY)
-async def type_summary(
-    request: Request,
-    client: FhirClientDep,
-    settings: SettingsDep,
-    model: LanguageModelDep,
-    cache: SummaryCacheDep,
-) -> Response:
+async def type_summary(request: Request) -> Response:
     """The IPS-style document of the one patient `identifier` (system|value) names (404 for
     none, 412 for several). The parameters come in the query, or by POST as a Parameters
     resource."""
+    await negotiate(request)
     parameters = await service.summary_parameters(request)
     if parameters.identifier is None:
         raise FhirFaceError.of(
             400, "Patient/$summary needs the patient's identifier (system|value)", expression="identifier"
         )
-    patient_id = await service.patient_with(client, parameters.identifier)
-    return await _summary(request, client, settings, model, cache, patient_id, parameters)
+    patient_id = await service.patient_with(_client(request), parameters.identifier)
+    return await _summary(request, patient_id, parameters)
 
 
-_INSTANCE_SUMMARY = _serves(tag=OWN, parameters=_SUMMARY_PARAMETERS)
+_INSTANCE_SUMMARY = _serves(tag=OWN, parameters=[_path_parameter("patient_id", "fhir_id"), *_SUMMARY_PARAMETERS])
 
 
 @router.get("/Patient/{patient_id:fhir_id}/$summary", summary="A patient's summary", **_INSTANCE_SUMMARY)
 @router.post("/Patient/{patient_id:fhir_id}/$summary", summary="A patient's summary", **_INSTANCE_SUMMARY)
-async def instance_summary(
-    request: Request,
-    patient_id: str,
-    client: FhirClientDep,
-    settings: SettingsDep,
-    model: LanguageModelDep,
-    cache: SummaryCacheDep,
-) -> Response:
+async def instance_summary(request: Request) -> Response:
     """The IPS-style document of the patient's record: a `document` Bundle, the Composition
     first, then the Patient and every resource its sections refer to. The parameters come in
     the query, or by POST as a Parameters resource."""
+    await negotiate(request)
     parameters = await service.summary_parameters(request)
-    return await _summary(request, client, settings, model, cache, patient_id, parameters)
+    return await _summary(request, request.path_params["patient_id"], parameters)
 
 
-async def _summary(
-    request: Request,
-    client: FhirClientDep,
-    settings: SettingsDep,
-    model: LanguageModelDep,
-    cache: SummaryCacheDep,
-    patient_id: str,
-    parameters: service.SummaryParameters,
-) -> Response:
+async def _summary(request: Request, patient_id: str, parameters: service.SummaryParameters) -> Response:
+    client = _client(request)
+    settings = _settings(request)
     document = await service.summary_document_of(
         client,
         patient_id,
         parameters,
         gateway_base=bases(request, client).gateway,
         system_base=settings.identifier_system_base,
-        software_version=request.app.version,
-        model=model,
-        cache=cache,
+        software_version=API_VERSION,
+        model=await get_language_model(request),
+        cache=await get_summary_cache(request),
     )
     return service.fhir_json(document)
-
-
-@router.get("", summary="Search all types, or a page of results", **_serves("search-system"))
-@router.get("/", include_in_schema=False, **_serves())
-async def search_system(request: Request, client: FhirClientDep) -> Response:
-    return await relay(request, client, "", assembled=True)
-
-
-@router.post("", summary="A transaction or batch Bundle", **_serves("transaction", "batch"))
-@router.post("/", include_in_schema=False, **_serves())
-async def transaction_or_batch(request: Request, client: FhirClientDep) -> Response:
-    """Every entry's resource is validated first; `fullUrl`s under the gateway's base are
-    turned into the server's."""
-    require_fhir_json(request)
-    bundle = validated(parsed(await request.body()), "Bundle")
-    body = service.dumps(server_bundle(bundle, bases(request, client)))
-    return await relay(request, client, "", body=body, assembled=True)
-
-
-@router.get("/_history", summary="History of every resource", **_serves("history-system"))
-async def history_system(request: Request, client: FhirClientDep) -> Response:
-    return await relay(request, client, "_history", assembled=True)
-
-
-@router.get("/{resource_type:fhir_type}", summary="Search", **_serves("search-type"))
-@router.get("/{resource_type:fhir_type}/_search", summary="Search", **_serves("search-type"))
-async def search_type(request: Request, resource_type: str, client: FhirClientDep) -> Response:
-    return await relay(request, client, resource_type, assembled=True)
-
-
-@router.post("/{resource_type:fhir_type}/_search", summary="Search by a form", **_serves("search-type"))
-async def search_by_form(request: Request, resource_type: str, client: FhirClientDep) -> Response:
-    require_media_type(request, FORM, "A search by POST")
-    return await relay(request, client, f"{resource_type}/_search", body=await request.body(), assembled=True)
-
-
-@router.post("/{resource_type:fhir_type}", summary="Create (conditionally with If-None-Exist)", **_serves("create"))
-async def create(request: Request, resource_type: str, client: FhirClientDep) -> Response:
-    body = await _resource_body(request, resource_type)
-    return await relay(request, client, resource_type, body=body)
-
-
-@router.put("/{resource_type:fhir_type}", summary="Conditional update", **_serves("update"))
-async def conditional_update(request: Request, resource_type: str, client: FhirClientDep) -> Response:
-    body = await _resource_body(request, resource_type)
-    return await relay(request, client, resource_type, body=body)
-
-
-@router.delete("/{resource_type:fhir_type}", summary="Conditional delete", **_serves("delete"))
-async def conditional_delete(request: Request, resource_type: str, client: FhirClientDep) -> Response:
-    return await relay(request, client, resource_type)
-
-
-@router.get("/{resource_type:fhir_type}/_history", summary="History of a type", **_serves("history-type"))
-async def history_type(request: Request, resource_type: str, client: FhirClientDep) -> Response:
-    return await relay(request, client, f"{resource_type}/_history", assembled=True)
-
-
-@router.get("/{resource_type:fhir_type}/{resource_id:fhir_id}", summary="Read", **_serves("read"))
-async def read(
-    request: Request, resource_type: str, resource_id: str, client: FhirClientDep, settings: SettingsDep
-) -> Response:
-    """The resource as the server holds it; the OperationDefinition of `$summary` is the gateway's own."""
-    if (resource_type, resource_id) == ("OperationDefinition", capability.SUMMARY_DEFINITION_ID):
-        return service.fhir_json(capability.summary_definition(settings.identifier_system_base))
-    return await relay(request, client, f"{resource_type}/{resource_id}")
-
-
-@router.put(
-    "/{resource_type:fhir_type}/{resource_id:fhir_id}", summary="Update (or create at an id)", **_serves("update")
-)
-async def update(request: Request, resource_type: str, resource_id: str, client: FhirClientDep) -> Response:
-    body = await _resource_body(request, resource_type)
-    return await relay(request, client, f"{resource_type}/{resource_id}", body=body)
-
-
-@router.patch(
-    "/{resource_type:fhir_type}/{resource_id:fhir_id}", summary="JSON Patch or JSON Merge Patch", **_serves("patch")
-)
-async def json_patch(
-    request: Request, resource_type: str, resource_id: str, client: FhirClientDep, if_match: IfMatch = None
-) -> Response:
-    """Read, patch, validate and update with `If-Match` of the version read: the same on any
-    server, and an edit made meanwhile is never lost. A JSON Patch, or a JSON Merge Patch
-    (plain JSON: an array of operations, or an object of changes)."""
-    patched_by = patch.changes(await request.body(), media_type_of(request))
-    version = _version(if_match)
-    return await patch.patch(request, client, bases(request, client), resource_type, resource_id, patched_by, version)
-
-
-@router.delete("/{resource_type:fhir_type}/{resource_id:fhir_id}", summary="Delete", **_serves("delete"))
-async def delete(request: Request, resource_type: str, resource_id: str, client: FhirClientDep) -> Response:
-    return await relay(request, client, f"{resource_type}/{resource_id}")
-
-
-@router.get(
-    "/{resource_type:fhir_type}/{resource_id:fhir_id}/_history",
-    summary="History of a resource",
-    **_serves("history-instance"),
-)
-async def history_instance(request: Request, resource_type: str, resource_id: str, client: FhirClientDep) -> Response:
-    return await relay(request, client, f"{resource_type}/{resource_id}/_history", assembled=True)
-
-
-@router.get(
-    "/{resource_type:fhir_type}/{resource_id:fhir_id}/_history/{version_id:fhir_id}",
-    summary="Read a version",
-    **_serves("vread"),
-)
-async def vread(
-    request: Request, resource_type: str, resource_id: str, version_id: str, client: FhirClientDep
-) -> Response:
-    return await relay(request, client, f"{resource_type}/{resource_id}/_history/{version_id}")
 
 
 _OPERATION_SUMMARY = "An operation the FHIR server serves"
 
 
-@router.get("/${operation:fhir_operation}", summary=_OPERATION_SUMMARY, **_serves())
-@router.post("/${operation:fhir_operation}", summary=_OPERATION_SUMMARY, **_serves())
-@router.get("/{resource_type:fhir_type}/${operation:fhir_operation}", summary=_OPERATION_SUMMARY, **_serves())
-@router.post("/{resource_type:fhir_type}/${operation:fhir_operation}", summary=_OPERATION_SUMMARY, **_serves())
-@router.get(
-    "/{resource_type:fhir_type}/{resource_id:fhir_id}/${operation:fhir_operation}",
-    summary=_OPERATION_SUMMARY,
-    **_serves(),
-)
-@router.post(
-    "/{resource_type:fhir_type}/{resource_id:fhir_id}/${operation:fhir_operation}",
-    summary=_OPERATION_SUMMARY,
-    **_serves(),
-)
-async def operation(request: Request, client: FhirClientDep) -> Response:
+@_relays("GET", _OPERATION, _OPERATION_SUMMARY)
+@_relays("POST", _OPERATION, _OPERATION_SUMMARY)
+@_relays("GET", f"{_TYPE}{_OPERATION}", _OPERATION_SUMMARY)
+@_relays("POST", f"{_TYPE}{_OPERATION}", _OPERATION_SUMMARY)
+@_relays("GET", f"{_INSTANCE}{_OPERATION}", _OPERATION_SUMMARY)
+@_relays("POST", f"{_INSTANCE}{_OPERATION}", _OPERATION_SUMMARY)
+async def operation(request: Request) -> Response:
     """Relayed as it is; a resource sent along (the operation's Parameters) is validated first."""
-    path = request.url.path.removeprefix(FHIR_PREFIX).strip("/")
     body = await request.body()
     if body:
         require_fhir_json(request)
         validated(parsed(body))
-    return await relay(request, client, path, body=body or None, assembled=True)
-
-
-@router.get(
-    "/{resource_type:fhir_type}/{resource_id:fhir_id}/{compartment:fhir_type}",
-    summary="Search in a compartment",
-    **_serves(),
-)
-async def compartment_search(
-    request: Request, resource_type: str, resource_id: str, compartment: str, client: FhirClientDep
-) -> Response:
-    return await relay(request, client, f"{resource_type}/{resource_id}/{compartment}", assembled=True)
+    return await relay(request, _client(request), _relayed_path(request), body=body or None, assembled=True)
 
 
 @router.api_route(
@@ -364,34 +323,36 @@ async def unrouted(request: Request) -> Response:
     """What no route above serves: a 405 naming the methods its URL has, else a 404 (for
     OPTIONS, the methods)."""
     path = request.url.path
-    allowed = sorted(
-        {
-            method
-            for route in router.routes
-            if route is not _UNROUTED and route.path_regex.match(path)
-            for method in route.methods
-        }
-    )
-    allowed = [*allowed, "OPTIONS"] if allowed else []
+    methods = {
+        method
+        for route in router.routes
+        if route is not _UNROUTED and isinstance(route, APIRoute) and route.path_regex.match(path)
+        for method in route.methods
+    }
+    allowed = [*sorted(methods), "OPTIONS"] if methods else []
     if request.method == "OPTIONS":
         return Response(status_code=204 if allowed else 404, headers={"Allow": ", ".join(allowed)} if allowed else None)
     if allowed:
-        raise FhirFaceError(
-            405,
-            [Issue(f"{request.method} is not served here; use {', '.join(allowed)}")],
-            {"Allow": ", ".join(allowed)},
-        )
+        issues = [Issue(f"{request.method} is not served here; use {', '.join(allowed)}")]
+        raise FhirFaceError(405, issues, {"Allow": ", ".join(allowed)})
     raise FhirFaceError.of(404, f"{path} is not a FHIR REST URL this server serves")
 
 
 _UNROUTED = router.routes[-1]
 
 
-async def _resource_body(request: Request, resource_type: str) -> bytes:
-    require_fhir_json(request)
-    body = await request.body()
-    validated(parsed(body), resource_type)
-    return body
+def _client(request: Request) -> FhirClient:
+    client: FhirClient = request.app.state.fhir_client
+    return client
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _relayed_path(request: Request) -> str:
+    return request.url.path.removeprefix(FHIR_PREFIX).strip("/")
 
 
 def _version(if_match: str | None) -> str | None:

@@ -1,0 +1,65 @@
+"""The FHIR face served by an application of its own, and the dispatch that sends `/fhir` to it.
+
+The routes are declared once, on the FastAPI router (`router`), which puts them in the
+gateway's OpenAPI schema; they are served here by plain Starlette routes made from the same
+declarations. Every FHIR request is spared FastAPI's per-request machinery (matching past
+the simplified API's routes, a few microseconds each; parameter and dependency solving),
+which cost the relay more than the rest of its work: the face's endpoints take the request
+alone. The face shares the gateway's state: one FHIR client, one language model, one
+summary cache.
+"""
+
+from collections.abc import Awaitable, Callable
+
+from fastapi.routing import APIRoute
+from starlette.applications import Starlette
+from starlette.datastructures import State
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from fhir_gateway.features.fhir_api.outcomes import handled
+from fhir_gateway.features.fhir_api.relay import FHIR_PREFIX
+from fhir_gateway.features.fhir_api.router import router
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def fhir_face(state: State) -> Starlette:
+    """The face's app, on the gateway's `state`."""
+    routes = [
+        Route(route.path, _answering_outcomes(route.endpoint), methods=list(route.methods))
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
+    face = Starlette(routes=routes)
+    face.state = state
+    return face
+
+
+class FhirFaceDispatch:
+    """ASGI middleware: requests under `/fhir` go to the face, all others on to the gateway."""
+
+    def __init__(self, app: ASGIApp, *, face: ASGIApp) -> None:
+        self.app = app
+        self.face = face
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path == FHIR_PREFIX or path.startswith(f"{FHIR_PREFIX}/"):
+            await self.face(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def _answering_outcomes(endpoint: Endpoint) -> Endpoint:
+    """The endpoint, every failure of which answers as an OperationOutcome."""
+
+    async def answer(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an OperationOutcome
+            return await handled(request, exc)
+
+    return answer
