@@ -12,6 +12,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from tests.api.conftest import BASE_URL, FHIR_BASE_URL
+from tests.synthea.shapes import Style, synthea_set
 
 pytestmark = pytest.mark.anyio
 
@@ -335,3 +336,22 @@ async def test_a_searchset_validates_as_a_bundle(client: httpx.AsyncClient) -> N
     page = (await client.get("/fhir/Patient", params={"_count": "3"})).json()
     Bundle.model_validate(page)
     assert SERVER_BASE not in json.dumps(page)
+
+
+@pytest.mark.parametrize("style", list(Style))
+async def test_a_synthea_export_loads_through_the_face(client: httpx.AsyncClient, style: Style) -> None:
+    """Synthea's bundles, posted as its uploader posts them: every entry validates and is
+    stored, as the server alone would store it."""
+    tag = {"system": "urn:test:synthea", "code": uuid4().hex}
+    synthea = synthea_set(2026, 2, salt=tag["code"], style=style, encounters=4, tag=tag)
+    for bundle in synthea.bundles:
+        response = await client.post("/fhir", json=bundle, headers=FHIR_JSON)
+        assert response.status_code == 200, response.text[:2000]
+        assert all(entry["response"]["status"][:1] == "2" for entry in response.json()["entry"])
+    stored = {}
+    for resource_type in synthea.counts:
+        found = await client.get(
+            f"/fhir/{resource_type}", params={"_tag": f"{tag['system']}|{tag['code']}", "_summary": "count"}
+        )
+        stored[resource_type] = found.json()["total"]
+    assert stored == dict(synthea.counts)
