@@ -355,3 +355,30 @@ async def test_a_synthea_export_loads_through_the_face(client: httpx.AsyncClient
         )
         stored[resource_type] = found.json()["total"]
     assert stored == dict(synthea.counts)
+
+
+class _Overloaded(httpx.AsyncBaseTransport):
+    """The server answering 503 with Retry-After to every search, other requests passed on."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.url.path.endswith("/Patient"):
+            outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "transient"}]}
+            return httpx.Response(503, json=outcome, headers={"Retry-After": "7"})
+        return await self.inner.handle_async_request(request)
+
+
+async def test_the_servers_refusals_reach_the_client_as_it_sent_them(own_store_gateway: Any) -> None:
+    """Through a transport (HAPI's path: streamed, retried by the client's policy), a 503
+    comes back with the server's own outcome and Retry-After, and other requests still pass."""
+    async with own_store_gateway(_Overloaded) as gateway:
+        refused = await gateway.client.get("/fhir/Patient", params={"family": "Any"})
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "7"
+        assert refused.json()["issue"][0]["code"] == "transient"
+        stored = await create(gateway.client, patient(family()))
+        read = await gateway.client.get(f"/fhir/Patient/{stored['id']}")
+        assert read.status_code == 200 and read.json() == stored
+        assert read.headers["etag"] == 'W/"1"'
