@@ -5,20 +5,11 @@ from typing import Any
 
 from .resource_types import resource_types
 from .search_parameters import ParamType, params_for
+from .validation import required_codes
 
 SOFTWARE_NAME = "fhir-gateway embedded FHIR store"
 
-_INTERACTIONS = (
-    "read",
-    "vread",
-    "update",
-    "patch",
-    "delete",
-    "history-instance",
-    "history-type",
-    "create",
-    "search-type",
-)
+_INTERACTIONS = required_codes("CapabilityStatement.rest.resource.interaction.code")
 
 
 def capability_statement(base: str) -> dict[str, Any]:

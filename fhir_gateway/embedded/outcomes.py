@@ -16,6 +16,9 @@ _ISSUE_CODES = {
     415: "not-supported",
     422: "processing",
     500: "exception",
+    502: "exception",
+    503: "transient",
+    504: "timeout",
 }
 
 

@@ -144,6 +144,12 @@ def _required_codes() -> _RequiredCodes:
     return _RequiredCodes(bindings, table["content_references"])
 
 
+def required_codes(element: str) -> list[str]:
+    """The codes R4 allows for an element with a required binding (`CapabilityStatement.rest.interaction.code`),
+    in the specification's order."""
+    return list(_required_codes().bindings[element].codes)
+
+
 @cache
 def _element_root(model: type[BaseModel]) -> str | None:
     """The element path a value of this model starts afresh at: its type for a datatype or a

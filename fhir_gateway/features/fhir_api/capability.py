@@ -10,22 +10,14 @@ from typing import Any
 
 from starlette.routing import BaseRoute
 
+from fhir_gateway.embedded import required_codes
+
 # The key under which each route of the face names the FHIR interactions it serves.
 INTERACTION = "x-fhir-interaction"
 SUMMARY_DEFINITION_ID = "Patient-summary"
 
-_TYPE_INTERACTIONS = (
-    "read",
-    "vread",
-    "update",
-    "patch",
-    "delete",
-    "history-instance",
-    "history-type",
-    "create",
-    "search-type",
-)
-_SYSTEM_INTERACTIONS = ("transaction", "batch", "delete", "history-system", "search-system")
+_TYPE_INTERACTIONS = required_codes("CapabilityStatement.rest.resource.interaction.code")
+_SYSTEM_INTERACTIONS = required_codes("CapabilityStatement.rest.interaction.code")
 # What of the server's description of a resource type still holds behind the face.
 _KEPT = (
     "type",

@@ -8,7 +8,6 @@ import logging
 import math
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
 
 import orjson
 from fastapi import Request
@@ -17,72 +16,26 @@ from fastapi.utils import is_body_allowed_for_status_code
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from fhir_gateway.embedded import FhirStoreError, Issue
 from fhir_gateway.fhir_client import FHIR_JSON, FhirError, FhirTimeout, FhirUnavailable
 
-# HTTP status -> OperationOutcome issue type (http://hl7.org/fhir/R4/valueset-issue-type.html).
-_ISSUE_TYPES = {
-    400: "invalid",
-    404: "not-found",
-    405: "not-supported",
-    406: "not-supported",
-    409: "conflict",
-    410: "deleted",
-    412: "conflict",
-    413: "too-long",
-    415: "not-supported",
-    422: "processing",
-    502: "exception",
-    503: "transient",
-    504: "timeout",
-}
 _GENERIC_500 = "The server could not complete the request; quote the X-Request-ID when reporting it."
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Issue:
-    diagnostics: str
-    expression: str | None = None
-    code: str | None = None
-
-
 @dataclass
-class FhirFaceError(Exception):
-    """A request the FHIR face refuses before (or instead of) the FHIR server seeing it."""
+class FhirFaceError(FhirStoreError):
+    """A request the FHIR face refuses before (or instead of) the FHIR server seeing it: an
+    OperationOutcome as the embedded store writes them, and the headers to answer with."""
 
-    status: int
-    issues: list[Issue] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, status: int, diagnostics: str, *, expression: str | None = None) -> "FhirFaceError":
-        return cls(status, [Issue(diagnostics, expression)])
-
-    def __str__(self) -> str:
-        return "; ".join(issue.diagnostics for issue in self.issues)
-
-
-def operation_outcome(status: int, issues: list[Issue]) -> dict[str, Any]:
-    default = _ISSUE_TYPES.get(status, "exception" if status >= 500 else "processing")
-    return {
-        "resourceType": "OperationOutcome",
-        "issue": [
-            {
-                "severity": "error",
-                "code": issue.code or default,
-                "diagnostics": issue.diagnostics,
-                **({"expression": [issue.expression]} if issue.expression else {}),
-            }
-            for issue in issues
-        ],
-    }
 
 
 def outcome_response(status: int, issues: list[Issue], headers: dict[str, str] | None = None) -> Response:
     if not is_body_allowed_for_status_code(status):
         return Response(status_code=status, headers=headers)
-    body = orjson.dumps(operation_outcome(status, issues))
+    body = orjson.dumps(FhirStoreError(status, issues).outcome())
     return Response(body, status_code=status, headers=headers, media_type=FHIR_JSON)
 
 

@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from fhir_gateway import API_VERSION
 from fhir_gateway.dependencies import get_language_model, get_summary_cache
+from fhir_gateway.embedded import Issue
 from fhir_gateway.features.fhir_api import capability, patch, service
 from fhir_gateway.features.fhir_api.capability import SUMMARY_DEFINITION_ID
 from fhir_gateway.features.fhir_api.negotiation import (
@@ -30,7 +31,7 @@ from fhir_gateway.features.fhir_api.negotiation import (
     require_fhir_json,
     require_media_type,
 )
-from fhir_gateway.features.fhir_api.outcomes import FhirFaceError, Issue
+from fhir_gateway.features.fhir_api.outcomes import FhirFaceError
 from fhir_gateway.features.fhir_api.relay import FHIR_PREFIX, bases, relay, server_bundle
 from fhir_gateway.features.fhir_api.validation import parsed, validated
 from fhir_gateway.fhir_client import FHIR_JSON, FhirClient, version_of

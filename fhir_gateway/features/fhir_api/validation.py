@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 
 from fhir_gateway.embedded import FhirStoreError, check_content
-from fhir_gateway.features.fhir_api.outcomes import FhirFaceError, Issue
+from fhir_gateway.features.fhir_api.outcomes import FhirFaceError
 
 
 def parsed(body: bytes) -> Any:
@@ -26,6 +26,5 @@ def validated(resource: Any, expected_type: str | None = None, *, status: int = 
     try:
         check_content(resource, expected_type)
     except FhirStoreError as error:
-        issues = [Issue(issue.diagnostics, issue.expression, issue.code) for issue in error.issues]
-        raise FhirFaceError(status, issues) from None
+        raise FhirFaceError(status, error.issues) from None
     return resource
