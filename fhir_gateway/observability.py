@@ -235,7 +235,8 @@ def logging_config(level: str) -> dict[str, Any]:
 
 
 def _route_template(scope: Scope) -> str:
-    # The router leaves the matched route in the scope; its path is the template.
+    # The router leaves the matched route in the scope; its path is the template (without
+    # convertors: `/fhir/{resource_type}`).
     route = scope.get("route")
-    path = getattr(route, "path", None)
+    path = getattr(route, "path_format", None)
     return path if isinstance(path, str) else _UNMATCHED_ROUTE

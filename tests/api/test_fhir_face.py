@@ -382,3 +382,12 @@ async def test_the_servers_refusals_reach_the_client_as_it_sent_them(own_store_g
         read = await gateway.client.get(f"/fhir/Patient/{stored['id']}")
         assert read.status_code == 200 and read.json() == stored
         assert read.headers["etag"] == 'W/"1"'
+
+
+async def test_fhir_requests_are_counted_by_route_template(client: httpx.AsyncClient) -> None:
+    stored = await create(client, patient(family()))
+    for _ in range(2):
+        await client.get(f"/fhir/Patient/{stored['id']}")
+    metrics = (await client.get("/metrics")).text
+    assert 'route="/fhir/{resource_type}/{resource_id}",status="200"} 2.0' in metrics
+    assert stored["id"] not in metrics
