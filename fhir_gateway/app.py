@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
     install_problem_handlers(app)
     # Added innermost first: the request id wraps everything, so even a 413 or a CORS
     # refusal carries one and is logged and counted.
-    app.add_middleware(FhirFaceDispatch, face=fhir_face(app.state))
+    app.add_middleware(FhirFaceDispatch, face=fhir_face())
     app.add_middleware(RequestBodyLimitMiddleware, max_body_bytes=settings.max_request_bytes)
     app.add_middleware(
         CORSMiddleware,

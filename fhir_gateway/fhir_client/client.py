@@ -111,6 +111,7 @@ class FhirClient:
             headers=default_headers,
             auth=auth,
         )
+        self._app_headers = [(b"host", self._base.netloc), *self._http.headers.raw]
 
     @property
     def base_url(self) -> str:
@@ -196,7 +197,7 @@ class FhirClient:
         assert self._app is not None
         path, _, query = url.partition("?")
         path = f"{self._base.path.rstrip('/')}/{path}".rstrip("/") if path else self._base.path
-        raw_headers = [(b"host", self._base.netloc), *self._http.headers.raw]
+        raw_headers = list(self._app_headers)
         raw_headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
         if content is not None:
             raw_headers.append((b"content-length", str(len(content)).encode()))

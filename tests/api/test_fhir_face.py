@@ -391,3 +391,28 @@ async def test_fhir_requests_are_counted_by_route_template(client: httpx.AsyncCl
     metrics = (await client.get("/metrics")).text
     assert 'route="/fhir/{resource_type}/{resource_id}",status="200"} 2.0' in metrics
     assert stored["id"] not in metrics
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("POST", "/fhir/metadata", 405),
+        ("TRACE", "/fhir/metadata", 405),
+        ("PATCH", "/fhir/Patient", 405),
+        ("GET", "/fhir/Patient/not an id", 404),
+        ("GET", "/fhir/patient/1", 404),
+    ],
+)
+async def test_urls_and_methods_no_route_serves_are_outcomes(
+    client: httpx.AsyncClient, method: str, path: str, status: int
+) -> None:
+    response = await client.request(method, path)
+    assert_outcome(response, status)
+    if status == 405:
+        assert "GET" in response.headers["allow"]
+
+
+async def test_options_names_the_methods_of_a_url(client: httpx.AsyncClient) -> None:
+    response = await client.options("/fhir/Patient/abc")
+    assert response.status_code == 204
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"}

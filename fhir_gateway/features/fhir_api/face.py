@@ -5,37 +5,36 @@ gateway's OpenAPI schema; they are served here by plain Starlette routes made fr
 declarations. Every FHIR request is spared FastAPI's per-request machinery (matching past
 the simplified API's routes, a few microseconds each; parameter and dependency solving),
 which cost the relay more than the rest of its work: the face's endpoints take the request
-alone. The face shares the gateway's state: one FHIR client, one language model, one
-summary cache.
+alone. A router, not an application: requests keep the gateway as their app, and with it
+its state (one FHIR client, one language model, one summary cache).
 """
 
 from collections.abc import Awaitable, Callable
 
 from fastapi.routing import APIRoute
-from starlette.applications import Starlette
-from starlette.datastructures import State
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fhir_gateway.features.fhir_api.outcomes import handled
+from fhir_gateway.embedded import Issue
+from fhir_gateway.features.fhir_api.outcomes import handled, outcome_response
 from fhir_gateway.features.fhir_api.relay import FHIR_PREFIX
 from fhir_gateway.features.fhir_api.router import router
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def fhir_face(state: State) -> Starlette:
-    """The face's app, on the gateway's `state`."""
-    routes = [
-        Route(route.path, _answering_outcomes(route.endpoint), methods=list(route.methods))
-        for route in router.routes
-        if isinstance(route, APIRoute)
-    ]
-    face = Starlette(routes=routes)
-    face.state = state
-    return face
+def fhir_face() -> Router:
+    """The face's routes, as an ASGI app of their own."""
+    return Router(
+        routes=[
+            Route(route.path, _answering_outcomes(route.endpoint), methods=list(route.methods))
+            for route in router.routes
+            if isinstance(route, APIRoute)
+        ]
+    )
 
 
 class FhirFaceDispatch:
@@ -48,7 +47,12 @@ class FhirFaceDispatch:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
         if path == FHIR_PREFIX or path.startswith(f"{FHIR_PREFIX}/"):
-            await self.face(scope, receive, send)
+            try:
+                await self.face(scope, receive, send)
+            except HTTPException as refusal:
+                # A method no route knows (TRACE): the router refuses before any route runs.
+                issue = Issue(str(refusal.detail), code="not-supported")
+                await outcome_response(refusal.status_code, [issue], refusal.headers)(scope, receive, send)
         else:
             await self.app(scope, receive, send)
 

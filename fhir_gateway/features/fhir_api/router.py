@@ -327,9 +327,11 @@ async def unrouted(request: Request) -> Response:
     methods = {
         method
         for route in router.routes
-        if route is not _UNROUTED and isinstance(route, APIRoute) and route.path_regex.match(path)
+        if route is not UNROUTED and isinstance(route, APIRoute) and route.path_regex.match(path)
         for method in route.methods
     }
+    if "GET" in methods:
+        methods.add("HEAD")
     allowed = [*sorted(methods), "OPTIONS"] if methods else []
     if request.method == "OPTIONS":
         return Response(status_code=204 if allowed else 404, headers={"Allow": ", ".join(allowed)} if allowed else None)
@@ -339,7 +341,7 @@ async def unrouted(request: Request) -> Response:
     raise FhirFaceError.of(404, f"{path} is not a FHIR REST URL this server serves")
 
 
-_UNROUTED = router.routes[-1]
+UNROUTED = router.routes[-1]
 
 
 def _client(request: Request) -> FhirClient:
@@ -353,7 +355,9 @@ def _settings(request: Request) -> Settings:
 
 
 def _relayed_path(request: Request) -> str:
-    return request.url.path.removeprefix(FHIR_PREFIX).strip("/")
+    # The scope's path, not `request.url`: a URL object is built for nothing on every relay.
+    path: str = request.scope["path"]
+    return path.removeprefix(FHIR_PREFIX).strip("/")
 
 
 def _version(if_match: str | None) -> str | None:
