@@ -8,27 +8,18 @@ made unique by a uuid, so tests pass in any order on a server that already holds
 """
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 from fhir_gateway.app import EMBEDDED_BASE_URL, create_app
 from fhir_gateway.settings import EMBEDDED, Settings
+from tests.serving import served_on_loopback
 
 FHIR_BASE_URL: str | None = os.environ.get("TEST_FHIR_BASE_URL") or None
 
 CheckUrls = Callable[[Any], None]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -42,18 +33,8 @@ def gateway_fhir_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         cors_origins=["https://clinic.example"],
         home_url=None,
     )
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("uvicorn stopped before it served")
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}/fhir"
-    server.should_exit = True
-    thread.join()
+    with served_on_loopback(create_app(settings)) as root:
+        yield f"{root}/fhir"
 
 
 @pytest.fixture(scope="session")
