@@ -18,8 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fhir_gateway.embedded import Issue
-from fhir_gateway.features.fhir_api.outcomes import handled, outcome_response
+from fhir_gateway.features.fhir_api.outcomes import handled
 from fhir_gateway.features.fhir_api.relay import FHIR_PREFIX
 from fhir_gateway.features.fhir_api.router import router
 
@@ -51,8 +50,8 @@ class FhirFaceDispatch:
                 await self.face(scope, receive, send)
             except HTTPException as refusal:
                 # A method no route knows (TRACE): the router refuses before any route runs.
-                issue = Issue(str(refusal.detail), code="not-supported")
-                await outcome_response(refusal.status_code, [issue], refusal.headers)(scope, receive, send)
+                answer = await handled(Request(scope), refusal)
+                await answer(scope, receive, send)
         else:
             await self.app(scope, receive, send)
 

@@ -11,7 +11,6 @@ from http import HTTPStatus
 
 import orjson
 from fastapi import Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.utils import is_body_allowed_for_status_code
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -43,21 +42,11 @@ async def handled(request: Request, exc: Exception) -> Response:
     """The OperationOutcome answer to any failure under `/fhir`."""
     if isinstance(exc, FhirFaceError):
         return outcome_response(exc.status, exc.issues, exc.headers)
-    if isinstance(exc, RequestValidationError):
-        return _validation_error(exc)
     if isinstance(exc, StarletteHTTPException):
         return _http_error(exc)
     if isinstance(exc, FhirError):
         return _fhir_error(exc)
     return _unexpected_error(request, exc)
-
-
-def _validation_error(exc: RequestValidationError) -> Response:
-    issues = [
-        Issue(str(failure.get("msg", "")), ".".join(str(part) for part in failure.get("loc", ())))
-        for failure in exc.errors()
-    ]
-    return outcome_response(400, issues)
 
 
 def _http_error(exc: StarletteHTTPException) -> Response:
