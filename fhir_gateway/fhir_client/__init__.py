@@ -16,6 +16,7 @@ from fhir_gateway.fhir_client.client import (
     QueryParams,
     Relayed,
     SearchPage,
+    path_segment,
 )
 from fhir_gateway.fhir_client.errors import (
     FhirBadRequest,
@@ -66,6 +67,7 @@ __all__ = [
     "error_from_response",
     "etag",
     "new_urn",
+    "path_segment",
     "resource_etag",
     "resource_version",
     "transaction",

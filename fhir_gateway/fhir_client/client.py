@@ -449,14 +449,15 @@ class FhirClient:
 
 
 def _path(*segments: str) -> str:
-    return "/".join(_segment(segment) for segment in segments)
+    return "/".join(path_segment(segment) for segment in segments)
 
 
-def _segment(value: str) -> str:
-    # Percent-encoded, dots of a dot-segment too, so an id can never point at another URL.
+def path_segment(value: str, *, safe: str = "") -> str:
+    """One segment of a path under the base, percent-encoded but for the `safe` characters,
+    the dots of a dot-segment too, so that it can never point at another URL."""
     if value in (".", ".."):
         return "%2E" * len(value)
-    return quote(value, safe="")
+    return quote(value, safe=safe)
 
 
 def _resource_type(resource: dict[str, Any]) -> str:

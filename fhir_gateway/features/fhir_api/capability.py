@@ -11,6 +11,7 @@ from typing import Any
 from starlette.routing import BaseRoute
 
 from fhir_gateway.embedded import required_codes
+from fhir_gateway.features.fhir_api.relay import Bases
 
 # The key under which each route of the face names the FHIR interactions it serves.
 INTERACTION = "x-fhir-interaction"
@@ -50,15 +51,14 @@ def capability_statement(
     server: dict[str, Any],
     routed: frozenset[str],
     *,
-    gateway_base: str,
-    server_base: str,
+    urls: Bases,
     system_base: str,
     software_version: str,
     date: str,
 ) -> dict[str, Any]:
-    """The gateway's CapabilityStatement over the server's (`server`, at `server_base`): the
-    server's own URLs in it (its OperationDefinitions, say) become the gateway's."""
-    server = _rebased(server, server_base, gateway_base)
+    """The gateway's CapabilityStatement over the server's (`server`): the server's own URLs
+    in it (its OperationDefinitions, say) become the gateway's."""
+    server = _rebased(server, urls)
     rest = next((part for part in server.get("rest") or [] if part.get("mode") == "server"), {})
     system = {item.get("code") for item in rest.get("interaction") or []}
     return {
@@ -68,7 +68,7 @@ def capability_statement(
         "publisher": "FHIR Gateway",
         "kind": "instance",
         "software": {"name": "FHIR Gateway", "version": software_version},
-        "implementation": {"description": "FHIR Gateway: the FHIR face", "url": gateway_base},
+        "implementation": {"description": "FHIR Gateway: the FHIR face", "url": urls.gateway},
         "fhirVersion": server.get("fhirVersion") or "4.0.1",
         "format": ["application/fhir+json", "json"],
         "patchFormat": ["application/json-patch+json", "application/merge-patch+json"],
@@ -153,11 +153,11 @@ def _resource(resource: dict[str, Any], routed: frozenset[str], system_base: str
     return described
 
 
-def _rebased(node: Any, server_base: str, gateway_base: str) -> Any:
+def _rebased(node: Any, urls: Bases) -> Any:
     if isinstance(node, str):
-        return gateway_base + node[len(server_base) :] if node.startswith(f"{server_base}/") else node
+        return urls.to_gateway(node)
     if isinstance(node, dict):
-        return {key: _rebased(value, server_base, gateway_base) for key, value in node.items()}
+        return {key: _rebased(value, urls) for key, value in node.items()}
     if isinstance(node, list):
-        return [_rebased(item, server_base, gateway_base) for item in node]
+        return [_rebased(item, urls) for item in node]
     return node

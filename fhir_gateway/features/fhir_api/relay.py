@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 from fastapi import Request
@@ -21,7 +20,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
 from fhir_gateway.features.fhir_api.negotiation import negotiate
-from fhir_gateway.fhir_client import FHIR_JSON, FhirClient, Relayed
+from fhir_gateway.fhir_client import FHIR_JSON, FhirClient, Relayed, path_segment
 
 # Where the face is served, under the gateway's root.
 FHIR_PREFIX = "/fhir"
@@ -71,7 +70,7 @@ def bases(request: Request, client: FhirClient) -> Bases:
 
 def server_path(path: str) -> str:
     """A path under the base, each segment escaped (a `..` cannot climb out of the base)."""
-    return "/".join(_segment(segment) for segment in path.split("/"))
+    return "/".join(path_segment(segment, safe=_SAFE_IN_SEGMENT) for segment in path.split("/"))
 
 
 async def relay(
@@ -164,9 +163,3 @@ def _headers(answered: httpx.Headers, urls: Bases, *, whole: bool) -> dict[str, 
 
 def _under(url: str, base: str) -> bool:
     return url == base or url.startswith((f"{base}/", f"{base}?"))
-
-
-def _segment(segment: str) -> str:
-    if segment in (".", ".."):
-        return "%2E" * len(segment)
-    return quote(segment, safe=_SAFE_IN_SEGMENT)

@@ -155,14 +155,10 @@ async def read(request: Request) -> Response:
 @_relays("GET", "", "Search all types, or a page of results", "search-system")
 @_relays("GET", f"{_TYPE}/_search", "Search", "search-type")
 @_relays("GET", _TYPE, "Search", "search-type")
+@router.get("/", include_in_schema=False, **_serves())
 async def search(request: Request) -> Response:
     """The server's Bundle, its URLs turned into the gateway's."""
     return await relay(request, _client(request), _relayed_path(request), assembled=True)
-
-
-@router.get("/", include_in_schema=False, **_serves())
-async def search_at_the_base(request: Request) -> Response:
-    return await relay(request, _client(request), "", assembled=True)
 
 
 @_relays("GET", f"{_INSTANCE}/_history/{{version_id:fhir_id}}", "Read a version", "vread")
@@ -184,6 +180,7 @@ async def write(request: Request) -> Response:
 
 
 @_relays("POST", "", "A transaction or batch Bundle", "transaction", "batch")
+@router.post("/", include_in_schema=False, **_serves())
 async def transaction_or_batch(request: Request) -> Response:
     """Every entry's resource is validated first; `fullUrl`s under the gateway's base are
     turned into the server's."""
@@ -192,11 +189,6 @@ async def transaction_or_batch(request: Request) -> Response:
     bundle = validated(parsed(await request.body()), "Bundle")
     body = service.dumps(server_bundle(bundle, bases(request, client)))
     return await relay(request, client, "", body=body, assembled=True)
-
-
-@router.post("/", include_in_schema=False, **_serves())
-async def transaction_at_the_base(request: Request) -> Response:
-    return await transaction_or_batch(request)
 
 
 @_relays("POST", f"{_TYPE}/_search", "Search by a form", "search-type")
@@ -241,8 +233,7 @@ async def metadata(request: Request) -> Response:
     statement = capability.capability_statement(
         server,
         capability.routed_interactions(router.routes),
-        gateway_base=urls.gateway,
-        server_base=urls.server,
+        urls=urls,
         system_base=_settings(request).identifier_system_base,
         software_version=API_VERSION,
         date=datetime.now(UTC).date().isoformat(),
