@@ -20,8 +20,12 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --quiet
 	touch $@
 
+# The local-development command serves without authentication unless told otherwise
+# (`make run IS_LOCAL_DEV=false` with API_KEYS or a JWT issuer in .env).
+IS_LOCAL_DEV ?= true
+
 run: setup
-	$(VENV)/bin/python -m fhir_gateway serve
+	IS_LOCAL_DEV=$(IS_LOCAL_DEV) $(VENV)/bin/python -m fhir_gateway serve
 
 fhir: setup
 	$(VENV)/bin/python -m fhir_gateway fhir

@@ -7,9 +7,11 @@ from functools import cache
 
 import anyio
 from fastapi import Depends, FastAPI
-from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.authentication import AuthenticationMiddleware
 
 from fhir_gateway import API_VERSION
+from fhir_gateway.audit import AuditMiddleware
+from fhir_gateway.cors import CorsMiddleware
 from fhir_gateway.embedded import EmbeddedStore
 from fhir_gateway.features.allergies.router import router as allergies_router
 from fhir_gateway.features.fhir_api.face import FhirFaceDispatch, fhir_face
@@ -32,7 +34,10 @@ from fhir_gateway.observability import (
     RequestTelemetryMiddleware,
     metrics_router,
 )
-from fhir_gateway.problems import install_problem_handlers
+from fhir_gateway.problems import install_problem_handlers, problem_responses
+from fhir_gateway.rate_limits import RateLimitMiddleware
+from fhir_gateway.security import Authenticator, refuse_authentication
+from fhir_gateway.security_headers import SecurityHeadersMiddleware
 from fhir_gateway.settings import Settings
 
 # The embedded store is reached in-process; the host only has to be a valid URL.
@@ -88,26 +93,34 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
     )
     app.state.settings = settings
     app.state.metrics = HttpMetrics.create()
+    authenticator = Authenticator.from_settings(settings)
 
     install_problem_handlers(app)
-    # Added innermost first: the request id wraps everything, so even a 413 or a CORS
-    # refusal carries one and is logged and counted.
+    # Added innermost first. Outermost, the request id wraps everything, so even a 413, a
+    # 401 or a CORS refusal carries one and is logged and counted. Authentication comes
+    # after CORS (a preflight carries no credentials) and before the audit trail and the
+    # rate limit, which both need to know who is asking.
     app.add_middleware(FhirFaceDispatch, face=fhir_face())
     app.add_middleware(RequestBodyLimitMiddleware, max_body_bytes=settings.max_request_bytes)
+    app.add_middleware(RateLimitMiddleware, limit=settings.rate_limit)
+    app.add_middleware(AuditMiddleware)
+    app.add_middleware(AuthenticationMiddleware, backend=authenticator, on_error=refuse_authentication)
     app.add_middleware(
-        CORSMiddleware,
+        CorsMiddleware,
         allow_origins=settings.allowed_origins,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=["*"],
         expose_headers=["ETag", "Location", REQUEST_ID_HEADER],
     )
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestTelemetryMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestIdMiddleware)
 
     # The simplified API's rules; FHIR's own query parameters repeat at will (date=ge…&date=le…).
     simplified = [Depends(refuse_repeated_query_parameters)]
+    for router in (health_router, metrics_router):
+        app.include_router(router, dependencies=simplified)
     for router in (
-        health_router,
         patients_router,
         notes_router,
         interactions_router,
@@ -115,9 +128,8 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
         records_router,
         immunizations_router,
         allergies_router,
-        metrics_router,
     ):
-        app.include_router(router, dependencies=simplified)
+        app.include_router(router, dependencies=simplified, responses=problem_responses(401, 403, 429))
     # In the schema with the rest; served by the face's own app (FhirFaceDispatch).
     app.include_router(fhir_router)
     return app

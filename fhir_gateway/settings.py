@@ -12,6 +12,41 @@ EMBEDDED = "embedded"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
+    is_local_dev: bool = Field(
+        False,
+        description="Serve without authentication, for a developer's laptop (`make run` sets it); never in production.",
+    )
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Bearer API keys, `;`-separated entries `name:sha256-of-key:scope scope…`; "
+        "`python -m fhir_gateway api-key NAME` makes one.",
+    )
+    jwt_jwks_url: str | None = Field(None, description="JWKS URL of the issuer whose JWTs are accepted.")
+    jwt_public_key: str | None = Field(
+        None, description="PEM public key (or the path of a PEM file) that signs accepted JWTs, instead of a JWKS."
+    )
+    jwt_issuer: str | None = Field(None, description="Required `iss` of accepted JWTs.")
+    jwt_audience: str | None = Field(
+        None, description="Required `aud` of accepted JWTs: the gateway's own URL or name."
+    )
+    jwt_algorithms: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["RS256", "ES256"], description="Comma-separated signature algorithms accepted in JWTs."
+    )
+    jwt_leeway_seconds: int = Field(30, ge=0, le=300, description="Clock skew allowed on JWTs' `exp` and `nbf`.")
+    metrics_public: bool = Field(
+        True, description="`/metrics` answers without authentication (for a scraper inside the network)."
+    )
+    rate_limit: str = Field(
+        "1200/minute",
+        description="Requests per client (API key, token subject, else address), in `limits` notation such as "
+        "`20/second;1200/minute`; empty for none.",
+    )
+    audit_enabled: bool = Field(True, description="Record reads and writes of patient data as FHIR AuditEvents.")
+    audit_batch_size: int = Field(50, ge=1, le=500, description="AuditEvents written to the FHIR server per batch.")
+    audit_flush_seconds: float = Field(1.0, gt=0, description="Longest an AuditEvent waits before it is written.")
+    audit_queue_size: int = Field(
+        10000, ge=1, description="AuditEvents waiting to be written; beyond, new ones are dropped and counted."
+    )
     host: str = Field("127.0.0.1", description="Interface uvicorn binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port of the gateway (`make run`).")
     fhir_port: int = Field(
@@ -75,11 +110,18 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("INFO", description="Python logging level.")
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "jwt_algorithms", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_semicolons(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [entry.strip() for entry in value.split(";") if entry.strip()]
         return value
 
     @field_validator("fhir_base_url")
@@ -97,7 +139,28 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("openai_api_key", "openai_base_url", mode="before")
+    @model_validator(mode="after")
+    def _authentication_configured(self) -> "Settings":
+        # An open gateway is a choice made for a laptop, never a default that reaches a server.
+        verifies_tokens = self.jwt_jwks_url is not None or self.jwt_public_key is not None
+        if not (self.is_local_dev or self.api_keys or verifies_tokens):
+            raise ValueError(
+                "no authentication is configured: set API_KEYS, or JWT_JWKS_URL or JWT_PUBLIC_KEY (with JWT_ISSUER "
+                "and JWT_AUDIENCE); or IS_LOCAL_DEV=true to serve without authentication on a developer's machine"
+            )
+        if verifies_tokens and not (self.jwt_issuer and self.jwt_audience):
+            raise ValueError("JWTs are checked against an issuer and an audience: set JWT_ISSUER and JWT_AUDIENCE")
+        return self
+
+    @field_validator(
+        "openai_api_key",
+        "openai_base_url",
+        "jwt_jwks_url",
+        "jwt_public_key",
+        "jwt_issuer",
+        "jwt_audience",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `.env.example` lists them empty: an empty key or URL is none.

@@ -9,6 +9,8 @@ Property tests run without Hypothesis' per-example deadline, a timing assumption
 machine an example that takes a few milliseconds was measured at 350 ms, and the deadline
 failed a correct run. Without a deadline the too_slow health check tolerates 30 s of drawing
 instead of 1 s, so the strategies are kept cheap to draw on their own account.
+
+Authentication is off (`IS_LOCAL_DEV=true`, as `make run` sets it) unless a test turns it on.
 """
 
 import os
@@ -18,6 +20,10 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings
 from sqlalchemy import create_engine, text
+
+# The suite serves the gateway as `make run` does, without authentication, in this process and
+# in the ones it starts; a test of authentication configures it explicitly.
+os.environ["IS_LOCAL_DEV"] = "true"
 
 settings.register_profile("suite", deadline=None)
 settings.load_profile("suite")

@@ -83,7 +83,7 @@ def test_serve_runs_the_gateway_on_host_and_port(tmp_path: Path) -> None:
                 "/patients", json={"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1980-12-10"}
             )
         process.terminate()
-        stdout, _ = process.communicate(timeout=15)
+        stdout, stderr = process.communicate(timeout=15)
 
     assert health.json() == {"status": "ok"}
     assert (refused.status_code, refused.json()["errors"][0]["loc"]) == (422, ["body", "given_name"])
@@ -97,6 +97,53 @@ def test_serve_runs_the_gateway_on_host_and_port(tmp_path: Path) -> None:
     ]
     assert "secret-value" not in stdout
     assert "Secretname" not in stdout
+    # The suite runs it as `make run` does: open, and it says so.
+    assert "serving WITHOUT authentication" in stderr
+
+
+def test_serve_refuses_to_start_without_authentication(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "IS_LOCAL_DEV": "false", "API_KEYS": ""}
+    result = subprocess.run(
+        [sys.executable, "-m", "fhir_gateway", "serve"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "will not start: no authentication is configured" in result.stderr
+    assert "IS_LOCAL_DEV=true" in result.stderr
+
+
+def test_serve_with_an_api_key_made_by_the_cli(tmp_path: Path) -> None:
+    made = subprocess.run(
+        [sys.executable, "-m", "fhir_gateway", "api-key", "front-desk", "--scope", "system/Patient.rs"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    key = made.stdout.split("it is not kept anywhere): ", 1)[1].split()[0]
+    entry = made.stdout.split("API_KEYS entry: ", 1)[1].strip()
+    assert key not in entry
+    port = free_port()
+    env = {
+        "PORT": str(port),
+        "EMBEDDED_DATABASE_URL": f"sqlite:///{tmp_path / 'fhir.db'}",
+        "IS_LOCAL_DEV": "false",
+        "API_KEYS": entry,
+    }
+    with running("serve", tmp_path, **env) as process:
+        wait_for(f"http://127.0.0.1:{port}/health", process)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            anonymous = client.get("/patients")
+            allowed = client.get("/patients", headers={"Authorization": f"Bearer {key}"})
+            refused = client.post("/patients", json={}, headers={"Authorization": f"Bearer {key}"})
+        process.terminate()
+        _, stderr = process.communicate(timeout=15)
+    assert anonymous.status_code == 401
+    assert allowed.status_code == 200
+    assert refused.status_code == 403
+    # No banner names the server software.
+    assert "server" not in anonymous.headers
+    assert key not in stderr
 
 
 def test_fhir_runs_the_embedded_store_alone_on_the_fhir_port(tmp_path: Path) -> None:

@@ -6,6 +6,8 @@ from typing import Any
 # HTTP status -> OperationOutcome issue type (http://hl7.org/fhir/issue-type).
 _ISSUE_CODES = {
     400: "invalid",
+    401: "login",
+    403: "forbidden",
     404: "not-found",
     405: "not-supported",
     406: "not-supported",
@@ -15,6 +17,7 @@ _ISSUE_CODES = {
     413: "too-long",
     415: "not-supported",
     422: "processing",
+    429: "throttled",
     500: "exception",
     502: "exception",
     503: "transient",

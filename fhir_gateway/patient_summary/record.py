@@ -44,10 +44,9 @@ class PatientRecord:
     cut_short: list[str] = field(default_factory=list)
 
 
-async def gather(client: FhirClient, patient_id: str, *, system_base: str) -> PatientRecord:
-    """The patient's record (404 when the patient is unknown, 410 when deleted)."""
-    subject = f"Patient/{patient_id}"
-    searches = {
+def _searches(subject: str) -> dict[str, dict[str, str | int]]:
+    """The search of each kind of resource a record holds, by type."""
+    return {
         "DocumentReference": {"subject": subject, "_sort": "-period,_id", "_count": NOTE_PAGE},
         "Encounter": {"subject": subject, "_sort": "-date,_id", "_count": ENCOUNTER_PAGE},
         "Observation": {"subject": subject, "category": "vital-signs", "_sort": "-date,_id", "_count": RECORD_PAGE},
@@ -57,6 +56,17 @@ async def gather(client: FhirClient, patient_id: str, *, system_base: str) -> Pa
         "Condition": {"subject": subject, "_count": RECORD_PAGE},
         "MedicationRequest": {"subject": subject, "_count": RECORD_PAGE},
     }
+
+
+# What reading a record takes, as the gateway's scope checks name it: the patient, and a
+# search of each kind of resource.
+RECORD_READS = ("Patient.read", *(f"{kind}.search" for kind in _searches("Patient/example")))
+
+
+async def gather(client: FhirClient, patient_id: str, *, system_base: str) -> PatientRecord:
+    """The patient's record (404 when the patient is unknown, 410 when deleted)."""
+    subject = f"Patient/{patient_id}"
+    searches = _searches(subject)
     reads = [{"request": {"method": "GET", "url": subject}}] + [
         {"request": {"method": "GET", "url": f"{kind}?{urlencode(params)}"}} for kind, params in searches.items()
     ]

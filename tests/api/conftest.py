@@ -87,6 +87,7 @@ def settings(tmp_path: Path) -> Settings:
     # the FHIR server, and is not one of the gateway's own variables).
     return Settings(
         _env_file=None,
+        is_local_dev=True,
         fhir_base_url=FHIR_BASE_URL or EMBEDDED,
         embedded_database_url=f"sqlite:///{tmp_path / 'store' / 'fhir.db'}",
         cors_origins=[ALLOWED_ORIGIN],

@@ -5,11 +5,14 @@ the app reached in-process, a few dozen cases per operation. Generation is deran
 every run sends the same requests, and nothing is timed (no deadline, no too-slow health
 check): a loaded machine makes the run slower, never different.
 
+The gateway runs with authentication on, as in production (see tests/fuzz/__init__.py).
+
 The stateful test chains operations along the links schemathesis infers from the schema
 (create, read, replace and delete a patient, list their records); use_after_free and
 ensure_resource_availability only apply to such sequences.
 """
 
+import os
 import random
 from collections.abc import Iterator
 
@@ -22,7 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fhir_gateway.app import create_app
 from fhir_gateway.settings import Settings
-from tests.fuzz import CONFIG_FILE
+from tests.fuzz import API_KEY_VARIABLE, CONFIG_FILE, fuzzing_key
 
 DETERMINISTIC = settings(
     max_examples=25,
@@ -48,12 +51,22 @@ class CurrentGateway:
 
 
 GATEWAY = CurrentGateway()
+FUZZ_KEY, FUZZ_KEY_ENTRY = fuzzing_key()
+# Read by the configuration's Authorization header when it is loaded, just below.
+os.environ[API_KEY_VARIABLE] = FUZZ_KEY
 # The app's own schema; building an app opens nothing (its lifespan opens the store).
 schema = schemathesis.openapi.from_dict(
     create_app(Settings(_env_file=None)).openapi(), config=schemathesis.Config.from_path(CONFIG_FILE)
 )
 # What `schemathesis.openapi.from_asgi` does after fetching the schema from the app.
 schema.app = GATEWAY
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    """The test gateway, with authentication on: the fuzzer's key and no other."""
+    secured = {"is_local_dev": False, "api_keys": [FUZZ_KEY_ENTRY], "rate_limit": ""}
+    return create_app(settings.model_copy(update=secured))
 
 
 @pytest.fixture(autouse=True)

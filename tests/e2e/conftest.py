@@ -3,6 +3,10 @@ that open their own connections (fhirpy, fhirclient) and talk to its FHIR face a
 
 The FHIR server behind it is the embedded store on a fresh SQLite file, or the server at
 `TEST_FHIR_BASE_URL` when that is set (`make hapi-test` sets it to a HAPI FHIR it starts).
+The gateway runs with authentication on, as in production: the clients send the API key
+`AUTHORIZATION` carries, as each library lets its users (fhirpy's `authorization`,
+fhirclient's session headers).
+
 That server is not emptied: every test writes data of its own, with names and identifiers
 made unique by a uuid, so tests pass in any order on a server that already holds data.
 """
@@ -14,12 +18,16 @@ from typing import Any
 import pytest
 
 from fhir_gateway.app import EMBEDDED_BASE_URL, create_app
+from fhir_gateway.security import new_api_key
 from fhir_gateway.settings import EMBEDDED, Settings
 from tests.serving import served_on_loopback
 
 FHIR_BASE_URL: str | None = os.environ.get("TEST_FHIR_BASE_URL") or None
 
 CheckUrls = Callable[[Any], None]
+
+_KEY, _KEY_CONFIGURED = new_api_key("e2e-client", ["system/*.*"])
+AUTHORIZATION = f"Bearer {_KEY}"
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +40,9 @@ def gateway_fhir_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         embedded_database_url=f"sqlite:///{database}",
         cors_origins=["https://clinic.example"],
         home_url=None,
+        is_local_dev=False,
+        api_keys=[_KEY_CONFIGURED.entry()],
+        rate_limit="",
     )
     with served_on_loopback(create_app(settings)) as root:
         yield f"{root}/fhir"

@@ -14,8 +14,10 @@ from fhirclient.models.bundle import Bundle
 from fhirclient.models.capabilitystatement import CapabilityStatement
 from fhirclient.models.observation import Observation
 from fhirclient.models.patient import Patient
-from fhirclient.server import FHIRServer
+from fhirclient.server import FHIRServer, FHIRUnauthorizedException
 from requests import HTTPError
+
+from tests.e2e.conftest import AUTHORIZATION
 
 CheckUrls = Callable[[Any], None]
 
@@ -31,12 +33,16 @@ def _family() -> str:
 
 @pytest.fixture
 def server(gateway_fhir_base: str) -> FHIRServer:
-    return smart_client.FHIRClient(settings={"app_id": "e2e", "api_base": gateway_fhir_base}).server
+    server = smart_client.FHIRClient(settings={"app_id": "e2e", "api_base": gateway_fhir_base}).server
+    server.session.headers["Authorization"] = AUTHORIZATION
+    return server
 
 
 @pytest.fixture
 def http(gateway_fhir_base: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{gateway_fhir_base}/", headers={"Accept": FHIR_JSON}, timeout=30) as client:
+    with httpx.Client(
+        base_url=f"{gateway_fhir_base}/", headers={"Accept": FHIR_JSON, "Authorization": AUTHORIZATION}, timeout=30
+    ) as client:
         yield client
 
 
@@ -368,3 +374,12 @@ def test_summary_is_a_document_bundle_that_validates(
     assert stored - {composition["subject"]["reference"]} <= in_sections
     check_urls(document)
     R4BBundle.model_validate(document)
+
+
+def test_fhirclient_reads_the_capability_statement_before_it_has_a_key(gateway_fhir_base: str) -> None:
+    anonymous = smart_client.FHIRClient(settings={"app_id": "e2e", "api_base": gateway_fhir_base}).server
+    statement = CapabilityStatement.read_from("metadata", anonymous)
+    assert statement.rest[0].security.service[0].coding[0].code == "OAuth"
+    with pytest.raises(FHIRUnauthorizedException) as refused:
+        Patient.where(struct={"_count": "1"}).perform_resources(anonymous)
+    assert refused.value.response.status_code == 401

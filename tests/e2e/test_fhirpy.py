@@ -9,7 +9,9 @@ from uuid import uuid4
 
 import pytest
 from fhirpy import AsyncFHIRClient
-from fhirpy.base.exceptions import MultipleResourcesFound, OperationOutcome, ResourceNotFound
+from fhirpy.base.exceptions import AuthorizationError, MultipleResourcesFound, OperationOutcome, ResourceNotFound
+
+from tests.e2e.conftest import AUTHORIZATION
 
 pytestmark = pytest.mark.anyio
 
@@ -55,7 +57,7 @@ def _reference_of(location: str, base: str) -> tuple[str, str]:
 
 
 async def test_create_read_update_vread_and_history(gateway_fhir_base: str, check_urls: CheckUrls) -> None:
-    fhir = AsyncFHIRClient(gateway_fhir_base)
+    fhir = AsyncFHIRClient(gateway_fhir_base, authorization=AUTHORIZATION)
     family = _family()
     patient = fhir.resource("Patient", name=[{"family": family, "given": ["Ada"]}], birthDate="1970-03-04")
     await patient.create()
@@ -84,7 +86,7 @@ async def test_create_read_update_vread_and_history(gateway_fhir_base: str, chec
 
 
 async def test_conditional_update_creates_once_then_updates_the_match(gateway_fhir_base: str) -> None:
-    fhir = AsyncFHIRClient(gateway_fhir_base)
+    fhir = AsyncFHIRClient(gateway_fhir_base, authorization=AUTHORIZATION)
     value = uuid4().hex
     family = _family()
     by_identifier = fhir.resources("Patient").search(identifier=f"{SYSTEM}|{value}")
@@ -107,7 +109,7 @@ async def test_conditional_update_creates_once_then_updates_the_match(gateway_fh
 async def test_sorted_search_pages_through_the_gateways_next_links(
     gateway_fhir_base: str, check_urls: CheckUrls
 ) -> None:
-    fhir = AsyncFHIRClient(gateway_fhir_base)
+    fhir = AsyncFHIRClient(gateway_fhir_base, authorization=AUTHORIZATION)
     family = _family()
     for year in (1961, 1975, 1968, 1990, 1983):
         await fhir.resource("Patient", name=[{"family": family}], birthDate=f"{year}-06-15").create()
@@ -129,7 +131,7 @@ async def test_sorted_search_pages_through_the_gateways_next_links(
 
 
 async def test_a_range_given_as_a_repeated_parameter_and_count(gateway_fhir_base: str) -> None:
-    fhir = AsyncFHIRClient(gateway_fhir_base)
+    fhir = AsyncFHIRClient(gateway_fhir_base, authorization=AUTHORIZATION)
     family = _family()
     for year in (1950, 1960, 1970, 1980, 1990):
         await fhir.resource("Patient", name=[{"family": family}], birthDate=f"{year}-01-01").create()
@@ -147,7 +149,7 @@ async def test_a_range_given_as_a_repeated_parameter_and_count(gateway_fhir_base
 async def test_include_and_revinclude_mark_entries_by_search_mode(
     gateway_fhir_base: str, check_urls: CheckUrls
 ) -> None:
-    fhir = AsyncFHIRClient(gateway_fhir_base)
+    fhir = AsyncFHIRClient(gateway_fhir_base, authorization=AUTHORIZATION)
     patient = fhir.resource("Patient", name=[{"family": _family()}])
     await patient.create()
     bystander = fhir.resource("Patient", name=[{"family": _family()}])
@@ -192,7 +194,7 @@ async def test_include_and_revinclude_mark_entries_by_search_mode(
 
 
 async def test_json_patch_through_fhirpy_honours_if_match_and_test_operations(gateway_fhir_base: str) -> None:
-    fhir = AsyncFHIRClient(gateway_fhir_base)
+    fhir = AsyncFHIRClient(gateway_fhir_base, authorization=AUTHORIZATION)
     patient = fhir.resource("Patient", name=[{"family": _family()}], active=False)
     await patient.create()
     path = f"Patient/{patient.id}"
@@ -201,7 +203,9 @@ async def test_json_patch_through_fhirpy_honours_if_match_and_test_operations(ga
         # fhirpy's own patch() sends a partial resource as application/json (see below); a
         # JSON Patch goes through execute() with the headers it needs.
         return AsyncFHIRClient(
-            gateway_fhir_base, extra_headers={"Content-Type": JSON_PATCH, "If-Match": f'W/"{version}"'}
+            gateway_fhir_base,
+            authorization=AUTHORIZATION,
+            extra_headers={"Content-Type": JSON_PATCH, "If-Match": f'W/"{version}"'},
         )
 
     operations = [
@@ -234,7 +238,7 @@ async def test_json_patch_through_fhirpy_honours_if_match_and_test_operations(ga
 async def test_fhirpys_own_patch_changes_only_what_it_names(gateway_fhir_base: str) -> None:
     # fhirpy's patch() sends PATCH with the changed elements as a partial resource,
     # `{"gender": "male"}`, as application/json: the face reads it as a JSON Merge Patch.
-    fhir = AsyncFHIRClient(gateway_fhir_base)
+    fhir = AsyncFHIRClient(gateway_fhir_base, authorization=AUTHORIZATION)
     family = _family()
     patient = fhir.resource("Patient", name=[{"family": family}], gender="female", birthDate="1980-04-04")
     await patient.create()
@@ -249,7 +253,7 @@ async def test_fhirpys_own_patch_changes_only_what_it_names(gateway_fhir_base: s
 
 
 async def test_delete_then_read_is_gone_and_search_finds_nothing(gateway_fhir_base: str) -> None:
-    fhir = AsyncFHIRClient(gateway_fhir_base)
+    fhir = AsyncFHIRClient(gateway_fhir_base, authorization=AUTHORIZATION)
     family = _family()
     patient = fhir.resource("Patient", name=[{"family": family}])
     await patient.create()
@@ -264,7 +268,7 @@ async def test_delete_then_read_is_gone_and_search_finds_nothing(gateway_fhir_ba
 
 
 async def test_transaction_resolves_urn_uuid_references(gateway_fhir_base: str, check_urls: CheckUrls) -> None:
-    fhir = AsyncFHIRClient(gateway_fhir_base)
+    fhir = AsyncFHIRClient(gateway_fhir_base, authorization=AUTHORIZATION)
     family = _family()
     patient_urn = f"urn:uuid:{uuid4()}"
     bundle = {
@@ -301,7 +305,7 @@ async def test_transaction_resolves_urn_uuid_references(gateway_fhir_base: str, 
 
 
 async def test_batch_answers_each_entry_on_its_own(gateway_fhir_base: str, check_urls: CheckUrls) -> None:
-    fhir = AsyncFHIRClient(gateway_fhir_base)
+    fhir = AsyncFHIRClient(gateway_fhir_base, authorization=AUTHORIZATION)
     family = _family()
     patient = fhir.resource("Patient", name=[{"family": family}])
     await patient.create()
@@ -325,3 +329,12 @@ async def test_batch_answers_each_entry_on_its_own(gateway_fhir_base: str, check
     assert response["entry"][0]["resource"]["id"] == patient.id
     check_urls(response)
     assert await fhir.resources("Patient").search(family=family).count() == 2
+
+
+async def test_without_the_key_the_client_is_refused(gateway_fhir_base: str) -> None:
+    anonymous = AsyncFHIRClient(gateway_fhir_base)
+    with pytest.raises(AuthorizationError, match='"code":"login"'):
+        await anonymous.resources("Patient").limit(1).fetch()
+    wrong = AsyncFHIRClient(gateway_fhir_base, authorization="Bearer fgw_not-a-key")
+    with pytest.raises(AuthorizationError, match="not a valid API key"):
+        await wrong.resources("Patient").limit(1).fetch()

@@ -31,7 +31,7 @@ import httpx
 from schemathesis.failure_codes import get_failure_class
 
 from fhir_gateway.observability import logging_config
-from tests.fuzz import CONFIG_FILE
+from tests.fuzz import API_KEY_VARIABLE, CONFIG_FILE, fuzzing_key
 
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -45,7 +45,8 @@ def main(st_arguments: list[str]) -> int:
     workers = os.environ.get("FUZZ_WORKERS", "1")
     folder = Path(tempfile.mkdtemp(prefix="fhir-gateway-fuzz-"))
     report = folder / "report.json"
-    with serving(folder) as base_url:
+    key, configured = fuzzing_key()
+    with serving(folder, api_keys=configured) as base_url:
         operations = httpx.get(f"{base_url}/openapi.json", trust_env=False).raise_for_status().json()["paths"]
         # Operations without inputs have one case to give; the others share the budget.
         per_operation = math.ceil(cases / max(1, len(operations_with_inputs(operations))))
@@ -58,20 +59,30 @@ def main(st_arguments: list[str]) -> int:
         ]
         # Run from the folder, where schemathesis keeps its crash cache and Hypothesis database;
         # the hooks module is found through PYTHONPATH.
-        status = subprocess.run(command, cwd=folder, env=_environment(), check=False).returncode
+        status = subprocess.run(
+            command, cwd=folder, env=_environment(**{API_KEY_VARIABLE: key}), check=False
+        ).returncode
     if report.exists():
         print_summary(json.loads(report.read_text()), cases=cases, per_operation=per_operation, folder=folder)
     return status
 
 
 @contextmanager
-def serving(folder: Path) -> Iterator[str]:
-    """A gateway on a fresh embedded store in `folder`, listening on a free loopback port."""
+def serving(folder: Path, *, api_keys: str) -> Iterator[str]:
+    """A gateway on a fresh embedded store in `folder`, listening on a free loopback port,
+    taking the API keys `api_keys` and no others (no per-client rate limit: the fuzzer is one
+    client sending thousands of requests)."""
     port = _free_port()
     base_url = f"http://{HOST}:{port}"
     log_config = folder / "logging.json"
     log_config.write_text(json.dumps(logging_config("INFO")))
-    environment = _environment(FHIR_BASE_URL="embedded", EMBEDDED_DATABASE_URL=f"sqlite:///{folder / 'fhir.db'}")
+    environment = _environment(
+        FHIR_BASE_URL="embedded",
+        EMBEDDED_DATABASE_URL=f"sqlite:///{folder / 'fhir.db'}",
+        IS_LOCAL_DEV="false",
+        API_KEYS=api_keys,
+        RATE_LIMIT="",
+    )
     command = [
         *(sys.executable, "-m", "uvicorn", "--factory", "fhir_gateway.app:create_app"),
         *("--host", HOST, "--port", str(port), "--log-config", str(log_config), "--no-access-log"),

@@ -55,9 +55,11 @@ def capability_statement(
     system_base: str,
     software_version: str,
     date: str,
+    authenticated: bool,
 ) -> dict[str, Any]:
     """The gateway's CapabilityStatement over the server's (`server`): the server's own URLs
-    in it (its OperationDefinitions, say) become the gateway's."""
+    in it (its OperationDefinitions, say) become the gateway's. `authenticated`: whether
+    requests need a bearer token, which `rest.security` then says."""
     server = _rebased(server, urls)
     rest = next((part for part in server.get("rest") or [] if part.get("mode") == "server"), {})
     system = {item.get("code") for item in rest.get("interaction") or []}
@@ -75,6 +77,7 @@ def capability_statement(
         "rest": [
             {
                 "mode": "server",
+                "security": _SECURED if authenticated else _OPEN,
                 "resource": [
                     _resource(resource, routed, system_base)
                     for resource in rest.get("resource") or []
@@ -85,6 +88,17 @@ def capability_statement(
             }
         ],
     }
+
+
+_SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+_SECURED = {
+    "cors": True,
+    "service": [{"coding": [{"system": _SECURITY_SERVICE, "code": "OAuth"}], "text": "Bearer tokens"}],
+    "description": "Every interaction needs `Authorization: Bearer` with an API key or a JWT of the configured "
+    "issuer; SMART scopes (system/Patient.read, system/*.rs, user/Observation.write …) decide what it may do "
+    "(403 otherwise). This statement is open.",
+}
+_OPEN = {"cors": True, "description": "Served without authentication, for local development (IS_LOCAL_DEV)."}
 
 
 def summary_definition(system_base: str) -> dict[str, Any]:

@@ -19,8 +19,8 @@ from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fhir_gateway.features.fhir_api.outcomes import handled
-from fhir_gateway.features.fhir_api.relay import FHIR_PREFIX
 from fhir_gateway.features.fhir_api.router import router
+from fhir_gateway.refusals import is_fhir_path
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -45,7 +45,7 @@ class FhirFaceDispatch:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if path == FHIR_PREFIX or path.startswith(f"{FHIR_PREFIX}/"):
+        if is_fhir_path(path):
             try:
                 await self.face(scope, receive, send)
             except HTTPException as refusal:

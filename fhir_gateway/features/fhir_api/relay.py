@@ -21,9 +21,8 @@ from starlette.responses import Response, StreamingResponse
 
 from fhir_gateway.features.fhir_api.negotiation import negotiate
 from fhir_gateway.fhir_client import FHIR_JSON, FhirClient, Relayed, path_segment
+from fhir_gateway.refusals import FHIR_PREFIX
 
-# Where the face is served, under the gateway's root.
-FHIR_PREFIX = "/fhir"
 # Request headers that carry FHIR semantics to the server. Nothing else goes: not the
 # client's credentials, cookies, or hop-by-hop headers.
 _FORWARDED_REQUEST_HEADERS = frozenset(

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from fhir_gateway import API_VERSION
 from fhir_gateway.dependencies import get_language_model, get_summary_cache
 from fhir_gateway.embedded import Issue
-from fhir_gateway.features.fhir_api import capability, patch, service
+from fhir_gateway.features.fhir_api import access, capability, patch, service
 from fhir_gateway.features.fhir_api.capability import SUMMARY_DEFINITION_ID
 from fhir_gateway.features.fhir_api.negotiation import (
     FORM,
@@ -32,10 +32,11 @@ from fhir_gateway.features.fhir_api.negotiation import (
     require_media_type,
 )
 from fhir_gateway.features.fhir_api.outcomes import FhirFaceError
-from fhir_gateway.features.fhir_api.relay import FHIR_PREFIX, bases, relay, server_bundle
+from fhir_gateway.features.fhir_api.relay import bases, relay, server_bundle
 from fhir_gateway.features.fhir_api.validation import parsed, validated
 from fhir_gateway.fhir_client import FHIR_JSON, FhirClient, version_of
 from fhir_gateway.patient_summary.models import Audience, Length
+from fhir_gateway.refusals import FHIR_PREFIX
 from fhir_gateway.settings import Settings
 
 
@@ -71,11 +72,14 @@ _REFUSALS = {
     status: {"description": f"{description}: an OperationOutcome says why.", "content": _OUTCOME}
     for status, description in (
         (400, "Invalid request or resource"),
+        (401, "No valid bearer token"),
+        (403, "The token's scopes do not cover this"),
         (404, "Not found"),
         (406, "Only FHIR JSON is served"),
         (410, "Deleted"),
         (412, "Several matches, or another version is current"),
         (415, "Only FHIR JSON is taken"),
+        (429, "Too many requests from this client; Retry-After says when to try again"),
         (502, "The FHIR server failed"),
         (503, "The FHIR server is unavailable"),
         (504, "The FHIR server did not answer in time"),
@@ -140,6 +144,7 @@ _OPERATION = "/${operation:fhir_operation}"
 @_relays("GET", _INSTANCE, "Read", "read")
 async def read(request: Request) -> Response:
     """The resource as the server holds it; the OperationDefinition of `$summary` is the gateway's own."""
+    access.require_on_type(request, "read")
     parameters = request.path_params
     if (parameters["resource_type"], parameters["resource_id"]) == ("OperationDefinition", SUMMARY_DEFINITION_ID):
         await negotiate(request)
@@ -158,6 +163,7 @@ async def read(request: Request) -> Response:
 @router.get("/", include_in_schema=False, **_serves())
 async def search(request: Request) -> Response:
     """The server's Bundle, its URLs turned into the gateway's."""
+    access.require_search(request)
     return await relay(request, _client(request), _relayed_path(request), assembled=True)
 
 
@@ -165,6 +171,7 @@ async def search(request: Request) -> Response:
 @_relays("DELETE", _INSTANCE, "Delete", "delete")
 @_relays("DELETE", _TYPE, "Conditional delete", "delete")
 async def as_it_is(request: Request) -> Response:
+    access.require_on_type(request, "delete" if request.method == "DELETE" else "read")
     return await relay(request, _client(request), _relayed_path(request))
 
 
@@ -173,6 +180,7 @@ async def as_it_is(request: Request) -> Response:
 @_relays("PUT", _INSTANCE, "Update (or create at an id)", "update")
 async def write(request: Request) -> Response:
     """The resource is validated first (400 naming the element)."""
+    access.require_on_type(request, "create" if request.method == "POST" else "update")
     require_fhir_json(request)
     body = await request.body()
     validated(parsed(body), request.path_params["resource_type"])
@@ -187,12 +195,14 @@ async def transaction_or_batch(request: Request) -> Response:
     client = _client(request)
     require_fhir_json(request)
     bundle = validated(parsed(await request.body()), "Bundle")
+    access.require_entries(request, bundle)
     body = service.dumps(server_bundle(bundle, bases(request, client)))
     return await relay(request, client, "", body=body, assembled=True)
 
 
 @_relays("POST", f"{_TYPE}/_search", "Search by a form", "search-type")
 async def search_by_form(request: Request) -> Response:
+    access.require_on_type(request, "search")
     require_media_type(request, FORM, "A search by POST")
     body = await request.body()
     return await relay(request, _client(request), _relayed_path(request), body=body, assembled=True)
@@ -214,6 +224,7 @@ async def json_patch(request: Request) -> Response:
     """Read, patch, validate and update with `If-Match` of the version read: the same on any
     server, and an edit made meanwhile is never lost. A JSON Patch, or a JSON Merge Patch
     (plain JSON: an array of operations, or an object of changes)."""
+    access.require_on_type(request, "update")
     await negotiate(request)
     client = _client(request)
     patched_by = patch.changes(await request.body(), media_type_of(request))
@@ -237,6 +248,7 @@ async def metadata(request: Request) -> Response:
         system_base=_settings(request).identifier_system_base,
         software_version=API_VERSION,
         date=datetime.now(UTC).date().isoformat(),
+        authenticated=not _settings(request).is_local_dev,
     )
     return service.fhir_json(statement)
 
@@ -250,6 +262,7 @@ async def type_summary(request: Request) -> Response:
     """The IPS-style document of the one patient `identifier` (system|value) names (404 for
     none, 412 for several). The parameters come in the query, or by POST as a Parameters
     resource."""
+    access.require(request, *access.SUMMARY)
     await negotiate(request)
     parameters = await service.summary_parameters(request)
     if parameters.identifier is None:
@@ -269,6 +282,7 @@ async def instance_summary(request: Request) -> Response:
     """The IPS-style document of the patient's record: a `document` Bundle, the Composition
     first, then the Patient and every resource its sections refer to. The parameters come in
     the query, or by POST as a Parameters resource."""
+    access.require(request, *access.SUMMARY)
     await negotiate(request)
     parameters = await service.summary_parameters(request)
     return await _summary(request, request.path_params["patient_id"], parameters)
@@ -301,6 +315,7 @@ _OPERATION_SUMMARY = "An operation the FHIR server serves"
 @_relays("POST", f"{_INSTANCE}{_OPERATION}", _OPERATION_SUMMARY)
 async def operation(request: Request) -> Response:
     """Relayed as it is; a resource sent along (the operation's Parameters) is validated first."""
+    access.require_operation(request)
     body = await request.body()
     if body:
         require_fhir_json(request)

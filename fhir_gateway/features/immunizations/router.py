@@ -9,12 +9,14 @@ from fhir_gateway.features.immunizations.schemas import ImmunizationPage
 from fhir_gateway.paging import build_page
 from fhir_gateway.patient_scope import PatientId
 from fhir_gateway.problems import UPSTREAM_FAILURES, problem_responses
+from fhir_gateway.security import requires
 
 router = APIRouter(prefix="/patients/{patient_id}", tags=["immunizations"])
 
 
 @router.get(
     "/immunizations",
+    dependencies=[requires("Immunization.search")],
     response_model=ImmunizationPage,
     status_code=status.HTTP_200_OK,
     summary="A patient's immunizations",

@@ -15,6 +15,7 @@ from fhir_gateway.http_rules import require_json_body
 from fhir_gateway.paging import build_page
 from fhir_gateway.patient_scope import PatientId
 from fhir_gateway.problems import JSON_BODY_FAILURES, UPSTREAM_FAILURES, problem_responses
+from fhir_gateway.security import requires
 from mappers.interaction import Interaction
 
 router = APIRouter(tags=["interactions"])
@@ -25,7 +26,7 @@ router = APIRouter(tags=["interactions"])
     response_model=Interaction,
     status_code=status.HTTP_201_CREATED,
     summary="Record an interaction",
-    dependencies=[Depends(require_json_body)],
+    dependencies=[requires("Encounter.create", "Observation.create"), Depends(require_json_body)],
     responses=problem_responses(*JSON_BODY_FAILURES, 404, 409, 422, *UPSTREAM_FAILURES),
 )
 async def create_interaction(
@@ -44,6 +45,7 @@ async def create_interaction(
 
 @router.get(
     "/interactions",
+    dependencies=[requires("Encounter.search", "Observation.search")],
     response_model=InteractionPage,
     summary="List a patient's interactions by health number",
     responses=problem_responses(404, 409, 422, *UPSTREAM_FAILURES),
@@ -61,6 +63,7 @@ async def list_interactions(
 
 @router.get(
     "/patients/{patient_id}/interactions",
+    dependencies=[requires("Encounter.search", "Observation.search")],
     response_model=InteractionPage,
     summary="List a patient's interactions",
     responses=problem_responses(404, 410, 422, *UPSTREAM_FAILURES),
@@ -81,6 +84,7 @@ async def list_patient_interactions(
 
 @router.get(
     "/interactions/{interaction_id}",
+    dependencies=[requires("Encounter.read", "Observation.search")],
     response_model=Interaction,
     summary="Read an interaction",
     responses=problem_responses(404, 410, 422, *UPSTREAM_FAILURES),
@@ -98,6 +102,7 @@ async def read_interaction(
 
 @router.delete(
     "/interactions/{interaction_id}",
+    dependencies=[requires("Encounter.delete", "Observation.delete")],
     response_model=InteractionDeletion,
     summary="Delete an interaction",
     responses=problem_responses(400, 404, 409, 410, 412, 422, *UPSTREAM_FAILURES),

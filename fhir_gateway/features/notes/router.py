@@ -15,6 +15,7 @@ from fhir_gateway.fhir_client import etag, resource_etag
 from fhir_gateway.paging import build_page
 from fhir_gateway.patient_scope import PatientId, StoredPatientDep
 from fhir_gateway.problems import UPSTREAM_FAILURES, problem_responses
+from fhir_gateway.security import requires
 from mappers.note import Note, new_note
 
 router = APIRouter(prefix="/patients/{patient_id}/notes", tags=["notes"])
@@ -46,6 +47,7 @@ def _request_body() -> dict[str, Any]:
 
 @router.post(
     "",
+    dependencies=[requires("DocumentReference.create")],
     response_model=Note,
     status_code=status.HTTP_201_CREATED,
     summary="Add a note",
@@ -94,6 +96,7 @@ async def create_note(
 
 @router.get(
     "",
+    dependencies=[requires("DocumentReference.search")],
     response_model=NotePage,
     summary="List a patient's notes",
     responses=problem_responses(404, 410, 422, *UPSTREAM_FAILURES),
@@ -111,6 +114,7 @@ async def list_notes(
 
 @router.get(
     "/{note_id}",
+    dependencies=[requires("DocumentReference.read")],
     response_model=Note,
     summary="Read a note",
     responses=problem_responses(404, 410, 422, *UPSTREAM_FAILURES),
@@ -128,6 +132,7 @@ async def read_note(
 
 @router.get(
     "/{note_id}/content",
+    dependencies=[requires("DocumentReference.read")],
     response_class=Response,
     summary="Download a note as it was sent",
     responses={
@@ -157,6 +162,7 @@ async def read_note_content(patient_id: PatientId, note_id: NoteId, client: Fhir
 
 @router.delete(
     "/{note_id}",
+    dependencies=[requires("DocumentReference.delete")],
     response_model=NoteDeletion,
     summary="Delete a note",
     responses=problem_responses(400, 404, 409, 410, 412, 422, *UPSTREAM_FAILURES),

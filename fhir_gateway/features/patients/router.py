@@ -11,12 +11,14 @@ from fhir_gateway.http_rules import require_json_body
 from fhir_gateway.paging import build_page
 from fhir_gateway.patient_scope import PatientId, StoredPatientDep
 from fhir_gateway.problems import JSON_BODY_FAILURES, UPSTREAM_FAILURES, problem_responses
+from fhir_gateway.security import requires
 
 router = APIRouter(prefix="/patients", tags=["patients"])
 
 
 @router.get(
     "",
+    dependencies=[requires("Patient.search")],
     response_model=PatientPage,
     status_code=status.HTTP_200_OK,
     summary="List or search patients",
@@ -33,7 +35,7 @@ async def list_patients(
 
 @router.post(
     "",
-    dependencies=[Depends(require_json_body)],
+    dependencies=[requires("Patient.create"), Depends(require_json_body)],
     response_model=PatientPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Create a patient",
@@ -52,6 +54,7 @@ async def create_patient(
 
 @router.get(
     "/{patient_id}",
+    dependencies=[requires("Patient.read")],
     response_model=PatientPublic,
     status_code=status.HTTP_200_OK,
     summary="Read a patient",
@@ -65,7 +68,7 @@ async def read_patient(stored: StoredPatientDep, response: Response, settings: S
 
 @router.put(
     "/{patient_id}",
-    dependencies=[Depends(require_json_body)],
+    dependencies=[requires("Patient.update"), Depends(require_json_body)],
     response_model=PatientPublic,
     status_code=status.HTTP_200_OK,
     summary="Replace a patient",
@@ -96,6 +99,7 @@ async def replace_patient(
 
 @router.delete(
     "/{patient_id}",
+    dependencies=[requires("*.delete")],
     response_model=DeletionReport,
     status_code=status.HTTP_200_OK,
     summary="Delete a patient and their records",

@@ -7,6 +7,7 @@ from fhir_gateway.features.records import service
 from fhir_gateway.features.records.schemas import ChatRequest, GeneratedRecord
 from fhir_gateway.http_rules import require_json_body
 from fhir_gateway.problems import JSON_BODY_FAILURES, UPSTREAM_FAILURES, problem_responses
+from fhir_gateway.security import requires
 
 router = APIRouter(prefix="/api/generate", tags=["synthetic data"])
 
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/api/generate", tags=["synthetic data"])
     "/records",
     response_model=GeneratedRecord,
     summary="Generate a synthetic medical record",
-    dependencies=[Depends(require_json_body)],
+    dependencies=[requires("DocumentReference.create"), Depends(require_json_body)],
     responses=problem_responses(*JSON_BODY_FAILURES, 404, 410, 422, *UPSTREAM_FAILURES),
 )
 async def generate_record(

@@ -7,13 +7,16 @@ from fhir_gateway.features.summaries import service
 from fhir_gateway.features.summaries.dependencies import SummaryQueryDep
 from fhir_gateway.patient_scope import PatientId
 from fhir_gateway.patient_summary.models import Summary
+from fhir_gateway.patient_summary.record import RECORD_READS
 from fhir_gateway.problems import UPSTREAM_FAILURES, problem_responses
+from fhir_gateway.security import requires
 
 router = APIRouter(prefix="/patients/{patient_id}/summary", tags=["summaries"])
 
 
 @router.get(
     "",
+    dependencies=[requires(*RECORD_READS)],
     response_model=Summary,
     summary="Summarise a patient's record",
     responses=problem_responses(404, 410, 422, *UPSTREAM_FAILURES),
