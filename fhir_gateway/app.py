@@ -62,7 +62,8 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
     lifespan opens it and closes it again.
 
     A `fhir_client` passed in replaces that backend (no embedded store is opened); its
-    caller keeps ownership and closes it.
+    caller keeps ownership and closes it, and its calls reach `/metrics` only if it was made
+    with `metrics=app.state.metrics.backend`.
     """
     settings = settings if settings is not None else Settings()
 
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
                 if settings.uses_embedded_store:
                     store = await anyio.to_thread.run_sync(_open_embedded_store, settings)
                     stack.callback(store.dispose)
-                client = _fhir_client(settings, store)
+                client = _fhir_client(settings, store, app.state.metrics)
                 stack.push_async_callback(client.aclose)
             app.state.embedded_store = store
             app.state.fhir_client = client
@@ -149,11 +150,12 @@ def _open_embedded_store(settings: Settings) -> EmbeddedStore:
     return EmbeddedStore(settings.embedded_database_url, max_body_bytes=settings.fhir_max_body_bytes)
 
 
-def _fhir_client(settings: Settings, store: EmbeddedStore | None) -> FhirClient:
+def _fhir_client(settings: Settings, store: EmbeddedStore | None, metrics: HttpMetrics) -> FhirClient:
     return FhirClient(
         EMBEDDED_BASE_URL if store is not None else settings.fhir_base_url,
         app=store.app if store is not None else None,
         timeout=settings.fhir_timeout_seconds,
         connect_timeout=settings.fhir_connect_timeout_seconds,
         retry=RetryPolicy(attempts=settings.fhir_retry_attempts, max_wait=settings.fhir_retry_max_wait_seconds),
+        metrics=metrics.backend,
     )

@@ -1,8 +1,8 @@
 """FastAPI dependencies every slice may take: what the composition root keeps on `app.state`,
 and the version an `If-Match` header names.
 
-Routes take `SettingsDep`, `FhirClientDep`, `EmbeddedStoreDep`, `LanguageModelDep`, `SummaryCacheDep` or
-`IfMatchDep` parameters
+Routes take `SettingsDep`, `FhirClientDep`, `EmbeddedStoreDep`, `LanguageModelDep`, `SummaryCacheDep`,
+`MetricsDep` or `IfMatchDep` parameters
 rather than reaching into the app or the request themselves, so tests can override any of them.
 """
 
@@ -14,6 +14,7 @@ from pydantic import WithJsonSchema
 from fhir_gateway.embedded import EmbeddedStore
 from fhir_gateway.fhir_client import ETAG_SHAPE, FhirClient, version_of
 from fhir_gateway.llm import LanguageModel
+from fhir_gateway.observability import HttpMetrics
 from fhir_gateway.patient_summary.cache import SummaryCache
 from fhir_gateway.settings import Settings
 
@@ -42,11 +43,17 @@ async def get_language_model(request: Request) -> LanguageModel | None:
 
 
 async def get_summary_cache(request: Request) -> SummaryCache:
-    """The summaries both faces keep (made on first use, sized by `SUMMARY_CACHE_SIZE`)."""
+    """The summaries both faces keep (made on first use, sized by `SUMMARY_CACHE_SIZE`), their
+    lookups counted in the app's metrics."""
     state = request.app.state
     if not hasattr(state, "summary_cache"):
-        state.summary_cache = SummaryCache(state.settings.summary_cache_size)
+        state.summary_cache = SummaryCache(state.settings.summary_cache_size, lookups=state.metrics.summary_cache)
     return state.summary_cache
+
+
+async def get_metrics(request: Request) -> HttpMetrics:
+    """The app's metrics (what `/metrics` serves)."""
+    return request.app.state.metrics
 
 
 async def if_match_version(
@@ -74,3 +81,4 @@ EmbeddedStoreDep = Annotated[EmbeddedStore | None, Depends(get_embedded_store)]
 IfMatchDep = Annotated[str | None, Depends(if_match_version)]
 LanguageModelDep = Annotated[LanguageModel | None, Depends(get_language_model)]
 SummaryCacheDep = Annotated[SummaryCache, Depends(get_summary_cache)]
+MetricsDep = Annotated[HttpMetrics, Depends(get_metrics)]

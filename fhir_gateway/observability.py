@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fhir_gateway.problems import problem_response
+from fhir_gateway.refusals import refusal
 
 REQUEST_ID_HEADER = "X-Request-ID"
 ACCESS_LOGGER = "fhir_gateway.access"
@@ -39,6 +39,10 @@ _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:+/=-]{1,128}")
 # Label values must stay few: an arbitrary method or path would grow a series per request.
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _UNMATCHED_ROUTE = "unmatched"
+_NAMESPACE = "fhir_gateway"
+# A call to the FHIR server takes from a fraction of a millisecond (the embedded store,
+# in-process) to the client's timeout: the default buckets start at 5 ms.
+_BACKEND_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 access_logger = logging.getLogger(ACCESS_LOGGER)
 
@@ -69,13 +73,96 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
+class BackendMetrics:
+    """The calls of the app's FhirClient (a `fhir_client.CallMetrics`): their duration by
+    FHIR interaction and outcome, and the requests sent again by interaction and reason."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._duration = Histogram(
+            "backend_call_duration_seconds",
+            "Time a call to the FHIR server took, its retries and their waits included, until the "
+            "answer's headers, by FHIR interaction and outcome (status class, timeout or unreachable).",
+            ("interaction", "outcome"),
+            namespace=_NAMESPACE,
+            registry=registry,
+            buckets=_BACKEND_BUCKETS,
+        )
+        self._retries = Counter(
+            "backend_retries",
+            "Requests to the FHIR server sent again (beyond the first attempt), by FHIR interaction "
+            "and reason (the status, timeout, connection, or create-race).",
+            ("interaction", "reason"),
+            namespace=_NAMESPACE,
+            registry=registry,
+        )
+        # Every relayed request is a call: one dict lookup finds its series, not labels().
+        self._durations: dict[tuple[str, str], Histogram] = {}
+
+    def called(self, interaction: str, outcome: str, seconds: float) -> None:
+        key = (interaction, outcome)
+        series = self._durations.get(key)
+        if series is None:
+            series = self._durations[key] = self._duration.labels(interaction, outcome)
+        series.observe(seconds)
+
+    def retried(self, interaction: str, reason: str) -> None:
+        self._retries.labels(interaction, reason).inc()
+
+
+class SummaryCacheMetrics:
+    """Lookups of the summary cache (a `patient_summary.cache.Lookups`), hits and misses."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        lookups = Counter(
+            "summary_cache_lookups",
+            "Lookups of the summary cache, by result (hit: the summary was made before; miss).",
+            ("result",),
+            namespace=_NAMESPACE,
+            registry=registry,
+        )
+        self._hits = lookups.labels("hit")
+        self._misses = lookups.labels("miss")
+
+    def hit(self) -> None:
+        self._hits.inc()
+
+    def miss(self) -> None:
+        self._misses.inc()
+
+
+class RecordMetrics:
+    """The records `POST /api/generate/records` generated."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        generated = Counter(
+            "records_generated",
+            "Synthetic records generated, by what wrote the text (language_model or template) "
+            "and whether it was kept as a patient's note.",
+            ("written_by", "kept_as_note"),
+            namespace=_NAMESPACE,
+            registry=registry,
+        )
+        self._generated = {
+            (by_model, kept): generated.labels("language_model" if by_model else "template", str(kept).lower())
+            for by_model in (True, False)
+            for kept in (True, False)
+        }
+
+    def generated(self, *, by_language_model: bool, kept_as_note: bool) -> None:
+        self._generated[by_language_model, kept_as_note].inc()
+
+
 @dataclass(frozen=True)
 class HttpMetrics:
-    """The request metrics of one app, in a registry of its own."""
+    """The metrics of one app, in a registry of its own: its HTTP requests, its calls to the
+    FHIR server, its summary cache and its record generator."""
 
     registry: CollectorRegistry
     requests: Counter
     latency: Histogram
+    backend: BackendMetrics
+    summary_cache: SummaryCacheMetrics
+    records: RecordMetrics
 
     @classmethod
     def create(cls) -> "HttpMetrics":
@@ -91,16 +178,19 @@ class HttpMetrics:
                 "http_requests",
                 "HTTP requests answered, by method, route template and status.",
                 labels,
-                namespace="fhir_gateway",
+                namespace=_NAMESPACE,
                 registry=registry,
             ),
             latency=Histogram(
                 "http_request_duration_seconds",
                 "Time to answer an HTTP request, by method, route template and status.",
                 labels,
-                namespace="fhir_gateway",
+                namespace=_NAMESPACE,
                 registry=registry,
             ),
+            backend=BackendMetrics(registry),
+            summary_cache=SummaryCacheMetrics(registry),
+            records=RecordMetrics(registry),
         )
 
     def observe(self, *, method: str, route: str, status: int, seconds: float) -> None:
@@ -170,7 +260,7 @@ class RequestBodyLimitMiddleware:
             return
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            response = problem_response(413, self._detail())
+            response = refusal(scope, 413, self._detail())
             await response(scope, receive, send)
             return
         received = 0
@@ -201,7 +291,9 @@ metrics_router = APIRouter(tags=["observability"])
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format."}},
 )
 def metrics(request: Request) -> Response:
-    """Request counts and latencies by method, route template and status; process metrics."""
+    """Request counts and latencies by method, route template and status; calls to the FHIR
+    server by interaction and outcome, and their retries; summary cache hits and misses;
+    records generated; process metrics."""
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

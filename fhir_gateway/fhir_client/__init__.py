@@ -6,16 +6,21 @@ those, on a connection failure, a timeout or an answer of 429, 502, 503 or 504. 
 or a PATCH is repeated only when its connection could not even be established, since then
 nothing was sent. Waits back off exponentially with jitter, honour `Retry-After`, and are
 capped by `RetryPolicy.max_wait` (details in `fhir_gateway.fhir_client.retry`).
+
+A client given `metrics` (a `CallMetrics`) reports each call's FHIR interaction, outcome and
+duration, and each retry's reason; without, it reports nothing.
 """
 
 from fhir_gateway.fhir_client.client import (
     FHIR_JSON,
     JSON_PATCH,
+    CallMetrics,
     ConditionalCreate,
     FhirClient,
     QueryParams,
     Relayed,
     SearchPage,
+    interaction_of,
     path_segment,
 )
 from fhir_gateway.fhir_client.errors import (
@@ -45,6 +50,7 @@ __all__ = [
     "ETAG_SHAPE",
     "FHIR_JSON",
     "JSON_PATCH",
+    "CallMetrics",
     "ConditionalCreate",
     "FhirBadRequest",
     "FhirClient",
@@ -66,6 +72,7 @@ __all__ = [
     "error_from_entry",
     "error_from_response",
     "etag",
+    "interaction_of",
     "new_urn",
     "path_segment",
     "resource_etag",

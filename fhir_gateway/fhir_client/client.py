@@ -2,13 +2,16 @@
 
 It speaks to HAPI FHIR over the network and to the embedded store in-process (through
 `httpx.ASGITransport`) by the same code path: only the transport and base URL differ.
+Given `metrics`, it reports every call it makes and every request it sends again.
 """
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 from urllib.parse import quote, unquote
 
 import httpx
@@ -19,6 +22,8 @@ from fhir_gateway.fhir_client.errors import (
     HAPI_CONDITIONAL_RACE_CODE,
     FhirConflict,
     FhirError,
+    FhirTimeout,
+    FhirUnavailable,
     error_from_response,
     error_from_transport,
 )
@@ -39,6 +44,29 @@ QueryParams = (
 _RETURN_REPRESENTATION = {"Prefer": "return=representation"}
 # A conditional create that lost a race is asked again; the second answer is the match.
 _CONDITIONAL_CREATE_ATTEMPTS = 3
+_CREATE_RACE = "create-race"
+_STATUS_CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+# What a GET or HEAD of one path segment under the base is, when not a type's search.
+_BASE_READS = {"metadata": "capabilities", "_history": "history"}
+_WRITES = {"PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+class CallMetrics(Protocol):
+    """What a FhirClient tells of its calls, to whoever counts them (the app's metrics).
+
+    A call is one request of the client's caller, its retries and their waits included,
+    timed until the answer's status and headers came (a body streamed is the caller's to
+    read). `interaction` is the FHIR interaction (`interaction_of`); `outcome` the answer's
+    status class ("2xx" to "5xx"), or "timeout" or "unreachable" when no answer came; a
+    call that ends otherwise (cancelled) is not told. `retried` hears of every request
+    sent again, beyond the first: the reason is the status that made it ("503"),
+    "timeout", "connection", or "create-race" (a conditional create asked again after
+    losing a race with another of the same criteria).
+    """
+
+    def called(self, interaction: str, outcome: str, seconds: float) -> None: ...
+
+    def retried(self, interaction: str, reason: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -94,12 +122,15 @@ class FhirClient:
         retry: RetryPolicy | None = None,
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
+        metrics: CallMetrics | None = None,
     ) -> None:
         if app is not None and transport is not None:
             raise ValueError("pass either an in-process app or a transport, not both")
         self._base_url = base_url.rstrip("/")
         self._base = httpx.URL(self._base_url)
+        self._base_path = self._base.path.rstrip("/")
         self._retry = retry or RetryPolicy()
+        self._metrics = metrics
         self._app = app
         if app is not None:
             transport = httpx.ASGITransport(app)
@@ -139,15 +170,18 @@ class FhirClient:
         content: bytes | None = None,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
+        interaction: str | None = None,
     ) -> httpx.Response:
         """Send one request (`url` relative to the base, or absolute) and return the final
         answer whatever its status, after any retries.
 
         A body is sent as `application/fhir+json` unless `headers` say otherwise. Raises
-        `FhirUnavailable` (or `FhirTimeout`) only when no answer could be had.
+        `FhirUnavailable` (or `FhirTimeout`) only when no answer could be had. `interaction`
+        names the FHIR interaction for the metrics when the caller knows it; otherwise it
+        is told from the method and the path (`interaction_of`).
         """
         request = self._request(method, url, params=params, content=content, json=json, headers=headers)
-        return await self._dispatch(request, self._http.send)
+        return await self._dispatch(request, self._http.send, interaction)
 
     @asynccontextmanager
     async def stream(
@@ -157,6 +191,7 @@ class FhirClient:
         *,
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        interaction: str | None = None,
     ) -> AsyncIterator[httpx.Response]:
         """`send`, but a successful answer's body is left unread, to be streamed while the
         context is open (an error's body, an OperationOutcome, is read, so that it can be
@@ -169,7 +204,7 @@ class FhirClient:
             return response
 
         request = self._request(method, url, content=content, headers=headers)
-        response = await self._dispatch(request, send_streaming)
+        response = await self._dispatch(request, send_streaming, interaction)
         try:
             yield response
         finally:
@@ -177,7 +212,13 @@ class FhirClient:
 
     @asynccontextmanager
     async def relay(
-        self, method: str, url: str, *, content: bytes | None = None, headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        interaction: str | None = None,
     ) -> AsyncIterator[Relayed]:
         """Pass a request on as it is (`url` relative to the base, its query string included)
         and give the answer as it is, its body streamed while the context is open.
@@ -185,18 +226,31 @@ class FhirClient:
         A server over the network is asked through `stream` (retried as any request). An
         in-process server (`app`) is called directly: the request is the gateway's hottest
         path, and httpx's request and response objects cost more than the server's read.
-        Nothing can fail between the two, so nothing is retried there.
+        Nothing can fail between the two, so nothing is retried there. `interaction` is
+        `send`'s.
         """
         if self._app is None:
-            async with self.stream(method, url, content=content, headers=headers) as response:
+            async with self.stream(method, url, content=content, headers=headers, interaction=interaction) as response:
                 yield Relayed(response.status_code, response.headers, chunks=response.aiter_bytes())
             return
-        yield await self._call_app(method, url, content, headers or {})
-
-    async def _call_app(self, method: str, url: str, content: bytes | None, headers: Mapping[str, str]) -> Relayed:
-        assert self._app is not None
         path, _, query = url.partition("?")
-        path = f"{self._base.path.rstrip('/')}/{path}".rstrip("/") if path else self._base.path
+        if self._metrics is None:
+            yield await self._call_app(method, path, query, content, headers or {})
+            return
+        started = time.perf_counter()
+        relayed = await self._call_app(method, path, query, content, headers or {})
+        self._metrics.called(
+            interaction or interaction_of(method.upper(), path, content),
+            _status_class(relayed.status),
+            time.perf_counter() - started,
+        )
+        yield relayed
+
+    async def _call_app(
+        self, method: str, path: str, query: str, content: bytes | None, headers: Mapping[str, str]
+    ) -> Relayed:
+        assert self._app is not None
+        path = f"{self._base_path}/{path}".rstrip("/") if path else self._base.path
         raw_headers = list(self._app_headers)
         raw_headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
         if content is not None:
@@ -256,9 +310,34 @@ class FhirClient:
         )
 
     async def _dispatch(
-        self, request: httpx.Request, send: Callable[[httpx.Request], Awaitable[httpx.Response]]
+        self,
+        request: httpx.Request,
+        send: Callable[[httpx.Request], Awaitable[httpx.Response]],
+        interaction: str | None,
     ) -> httpx.Response:
-        retrying = self._retry.retrying(repeatable=is_repeatable(request, self._base), label=self._label(request))
+        metrics = self._metrics
+        if metrics is None:
+            return await self._attempts(request, send, None)
+        interaction = interaction or interaction_of(request.method, self._under_base(request.url.path), request.content)
+        started = time.perf_counter()
+        try:
+            response = await self._attempts(request, send, partial(metrics.retried, interaction))
+        except FhirUnavailable as failure:
+            outcome = "timeout" if isinstance(failure, FhirTimeout) else "unreachable"
+            metrics.called(interaction, outcome, time.perf_counter() - started)
+            raise
+        metrics.called(interaction, _status_class(response.status_code), time.perf_counter() - started)
+        return response
+
+    async def _attempts(
+        self,
+        request: httpx.Request,
+        send: Callable[[httpx.Request], Awaitable[httpx.Response]],
+        on_retry: Callable[[str], None] | None,
+    ) -> httpx.Response:
+        retrying = self._retry.retrying(
+            repeatable=is_repeatable(request, self._base), label=self._label(request), on_retry=on_retry
+        )
         try:
             response: httpx.Response = await retrying(send, request)
         except httpx.TransportError as exc:
@@ -267,20 +346,24 @@ class FhirClient:
 
     async def capabilities(self) -> dict[str, Any]:
         """The server's CapabilityStatement."""
-        return _body(await self._checked("GET", "metadata"))
+        return _body(await self._checked("GET", "metadata", interaction="capabilities"))
 
     async def read(self, resource_type: str, resource_id: str) -> dict[str, Any]:
         """The current version of a resource."""
-        return _body(await self._checked("GET", _path(resource_type, resource_id)))
+        return _body(await self._checked("GET", _path(resource_type, resource_id), interaction="read"))
 
     async def vread(self, resource_type: str, resource_id: str, version: str) -> dict[str, Any]:
         """One version of a resource."""
-        return _body(await self._checked("GET", _path(resource_type, resource_id, "_history", version)))
+        return _body(
+            await self._checked("GET", _path(resource_type, resource_id, "_history", version), interaction="vread")
+        )
 
     async def create(self, resource: dict[str, Any]) -> dict[str, Any]:
         """Create `resource` (POST) and return it as stored."""
         resource_type = _resource_type(resource)
-        response = await self._checked("POST", _path(resource_type), json=resource, headers=_RETURN_REPRESENTATION)
+        response = await self._checked(
+            "POST", _path(resource_type), json=resource, headers=_RETURN_REPRESENTATION, interaction="create"
+        )
         return await self._stored(response, resource_type)
 
     async def create_if_none_exist(self, resource: dict[str, Any], criteria: str) -> ConditionalCreate:
@@ -295,10 +378,14 @@ class FhirClient:
         headers = {**_RETURN_REPRESENTATION, "If-None-Exist": criteria}
         for attempt in range(1, _CONDITIONAL_CREATE_ATTEMPTS + 1):
             try:
-                response = await self._checked("POST", _path(resource_type), json=resource, headers=headers)
+                response = await self._checked(
+                    "POST", _path(resource_type), json=resource, headers=headers, interaction="create"
+                )
             except FhirConflict as conflict:
                 if HAPI_CONDITIONAL_RACE_CODE not in conflict.diagnostics or attempt == _CONDITIONAL_CREATE_ATTEMPTS:
                     raise
+                if self._metrics is not None:
+                    self._metrics.retried("create", _CREATE_RACE)
                 continue
             return ConditionalCreate(await self._stored(response, resource_type), created=response.status_code == 201)
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -310,7 +397,11 @@ class FhirClient:
         if not isinstance(resource_id, str) or not resource_id:
             raise ValueError("an update needs the resource's id")
         response = await self._checked(
-            "PUT", _path(resource_type, resource_id), json=resource, headers=_write_headers(if_match)
+            "PUT",
+            _path(resource_type, resource_id),
+            json=resource,
+            headers=_write_headers(if_match),
+            interaction="update",
         )
         return await self._stored(response, resource_type)
 
@@ -323,6 +414,7 @@ class FhirClient:
             f"{_path(resource_type)}?{criteria.lstrip('?')}",
             json=resource,
             headers=_RETURN_REPRESENTATION,
+            interaction="update",
         )
         return await self._stored(response, resource_type)
 
@@ -337,18 +429,22 @@ class FhirClient:
         """Apply a JSON Patch to a resource and return it as stored."""
         headers = {"Content-Type": JSON_PATCH, **_write_headers(if_match)}
         response = await self._checked(
-            "PATCH", _path(resource_type, resource_id), content=orjson.dumps(operations), headers=headers
+            "PATCH",
+            _path(resource_type, resource_id),
+            content=orjson.dumps(operations),
+            headers=headers,
+            interaction="patch",
         )
         return await self._stored(response, resource_type)
 
     async def delete(self, resource_type: str, resource_id: str, *, if_match: str | None = None) -> None:
         """Delete a resource (deleting an unknown id succeeds)."""
         headers = {"If-Match": etag(if_match)} if if_match else None
-        await self._checked("DELETE", _path(resource_type, resource_id), headers=headers)
+        await self._checked("DELETE", _path(resource_type, resource_id), headers=headers, interaction="delete")
 
     async def search(self, resource_type: str, params: QueryParams | None = None) -> dict[str, Any]:
         """The first page of a search, as a searchset Bundle; repeated parameter names are kept."""
-        return _body(await self._checked("GET", _path(resource_type), params=params))
+        return _body(await self._checked("GET", _path(resource_type), params=params, interaction="search"))
 
     async def search_page(
         self, resource_type: str, params: QueryParams | None = None, *, count: int, offset: int = 0
@@ -382,7 +478,7 @@ class FhirClient:
         """
         for link in bundle.get("link") or []:
             if link.get("relation") == "next" and link.get("url"):
-                return _body(await self._checked("GET", link["url"]))
+                return _body(await self._checked("GET", link["url"], interaction="search"))
         return None
 
     async def search_all(self, resource_type: str, params: QueryParams | None = None) -> AsyncIterator[dict[str, Any]]:
@@ -399,7 +495,7 @@ class FhirClient:
 
     async def history(self, resource_type: str, resource_id: str) -> dict[str, Any]:
         """Every version of a resource, as a history Bundle (newest first)."""
-        return _body(await self._checked("GET", _path(resource_type, resource_id, "_history")))
+        return _body(await self._checked("GET", _path(resource_type, resource_id, "_history"), interaction="history"))
 
     async def transaction(self, bundle: dict[str, Any]) -> dict[str, Any]:
         """Process a transaction Bundle (all or nothing); returns the transaction-response."""
@@ -412,7 +508,7 @@ class FhirClient:
     async def _post_bundle(self, bundle: dict[str, Any], bundle_type: str) -> dict[str, Any]:
         if bundle.get("resourceType") != "Bundle" or bundle.get("type") != bundle_type:
             raise ValueError(f"expected a Bundle of type {bundle_type}")
-        return _body(await self._checked("POST", "", json=bundle))
+        return _body(await self._checked("POST", "", json=bundle, interaction=bundle_type))
 
     async def _checked(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         response = await self.send(method, url, **kwargs)
@@ -441,11 +537,56 @@ class FhirClient:
 
     def _label(self, request: httpx.Request) -> str:
         # The resource type (first path segment under the base), never ids or query values.
-        path = request.url.path
-        base_path = self._base.path.rstrip("/")
-        under_base = path[len(base_path) :] if path.startswith(base_path) else path
-        first_segment = under_base.strip("/").split("/", 1)[0]
+        first_segment = self._under_base(request.url.path).strip("/").split("/", 1)[0]
         return f"{request.method} {first_segment or '(base)'}"
+
+    def _under_base(self, path: str) -> str:
+        return path[len(self._base_path) :] if path.startswith(self._base_path) else path
+
+
+def interaction_of(method: str, path: str, body: bytes | None = None) -> str:
+    """The FHIR interaction a request is, from its method and its path under the base
+    (without the query): read, vread, search, create, update, patch, delete, transaction,
+    batch, history, operation, capabilities, or "other". Never an id or a query value, so
+    that it can label a metric. A POST to the base is told by its Bundle's type."""
+    trimmed = path.strip("/")
+    segments = trimmed.split("/") if trimmed else []
+    last = segments[-1] if segments else ""
+    if last.startswith("$"):
+        return "operation"
+    if method in ("GET", "HEAD"):
+        if not segments:
+            return "search"
+        if len(segments) == 1:
+            return _BASE_READS.get(last, "search")
+        if last == "_history":
+            return "history"
+        if len(segments) == 2:
+            return "search" if last == "_search" else "read"
+        if len(segments) == 4 and segments[2] == "_history":
+            return "vread"
+        # A search in a compartment: Patient/1/Observation.
+        return "search"
+    if method == "POST":
+        if not segments:
+            return _bundle_interaction(body)
+        if last == "_search":
+            return "search"
+        return "create" if len(segments) == 1 else "other"
+    return _WRITES.get(method, "other")
+
+
+def _bundle_interaction(body: bytes | None) -> str:
+    try:
+        bundle = orjson.loads(body or b"")
+    except orjson.JSONDecodeError:
+        return "other"
+    kind = bundle.get("type") if isinstance(bundle, dict) else None
+    return kind if kind in ("transaction", "batch") else "other"
+
+
+def _status_class(status: int) -> str:
+    return _STATUS_CLASSES.get(status // 100, "other")
 
 
 def _path(*segments: str) -> str:

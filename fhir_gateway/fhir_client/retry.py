@@ -15,6 +15,9 @@ pool timeout) nothing was sent, so any request is repeated.
 Waits grow exponentially from `initial_wait`, plus up to `jitter` seconds at random, and
 never exceed `max_wait`. A `Retry-After` answer (seconds or an HTTP date) replaces the
 computed wait, capped by `max_wait` as well.
+
+Every retry is logged, and told to `on_retry` with its reason: the status that made it
+("503"), "timeout" or "connection".
 """
 
 import asyncio
@@ -70,9 +73,10 @@ class RetryPolicy:
         if min(self.initial_wait, self.max_wait, self.jitter) < 0:
             raise ValueError("waits and jitter cannot be negative")
 
-    def retrying(self, *, repeatable: bool, label: str) -> AsyncRetrying:
+    def retrying(self, *, repeatable: bool, label: str, on_retry: Callable[[str], None] | None = None) -> AsyncRetrying:
         """The tenacity controller for one request: `repeatable` says whether the request is
-        safe to send again (see `is_repeatable`); `label` ("GET Patient") is what gets logged.
+        safe to send again (see `is_repeatable`); `label` ("GET Patient") is what gets logged;
+        `on_retry` hears the reason of each retry, just before its wait.
 
         Once attempts run out it returns the last response, or raises the last transport
         error again.
@@ -89,7 +93,7 @@ class RetryPolicy:
         def should_retry_answer(response: httpx.Response) -> bool:
             return repeatable and response.status_code in RETRYABLE_STATUSES
 
-        def log_retry(state: RetryCallState) -> None:
+        def before_retry(state: RetryCallState) -> None:
             # Method and resource type only: URLs can carry search values, bodies carry PHI.
             logger.warning(
                 "FHIR request %s failed (%s) on attempt %d; retrying in %.2fs",
@@ -98,13 +102,15 @@ class RetryPolicy:
                 state.attempt_number,
                 state.upcoming_sleep,
             )
+            if on_retry is not None:
+                on_retry(_reason(state))
 
         return AsyncRetrying(
             sleep=self.sleep,
             stop=stop_after_attempt(self.attempts),
             wait=wait,
             retry=retry_if_exception(should_retry_error) | retry_if_result(should_retry_answer),
-            before_sleep=log_retry,
+            before_sleep=before_retry,
             retry_error_callback=_last_outcome,
         )
 
@@ -153,6 +159,13 @@ def _response(state: RetryCallState) -> httpx.Response:
 
 def _error_name(state: RetryCallState) -> str:
     return type(_outcome(state).exception()).__name__
+
+
+def _reason(state: RetryCallState) -> str:
+    # Few values, to label a metric: the retryable statuses, or the kind of transport failure.
+    if _answered(state):
+        return str(_response(state).status_code)
+    return "timeout" if isinstance(_outcome(state).exception(), httpx.TimeoutException) else "connection"
 
 
 def _last_outcome(state: RetryCallState) -> Any:

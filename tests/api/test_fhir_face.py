@@ -11,7 +11,9 @@ import httpx
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from tests.api.conftest import BASE_URL, FHIR_BASE_URL
+from fhir_gateway.app import create_app
+from fhir_gateway.settings import Settings
+from tests.api.conftest import BASE_URL, FHIR_BASE_URL, OpenGateway
 from tests.synthea.shapes import Style, synthea_set
 
 pytestmark = pytest.mark.anyio
@@ -416,3 +418,17 @@ async def test_options_names_the_methods_of_a_url(client: httpx.AsyncClient) -> 
     response = await client.options("/fhir/Patient/abc")
     assert response.status_code == 204
     assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+
+async def test_a_body_over_the_cap_is_refused_as_an_operation_outcome(
+    settings: Settings, open_gateway: OpenGateway
+) -> None:
+    small = settings.model_copy(update={"max_request_bytes": 2048, "max_upload_bytes": 1024})
+    big = patient(family(), text={"status": "generated", "div": "<div>" + "x" * 4096 + "</div>"})
+    async with open_gateway(create_app(small)) as client:
+        answer = await client.post("/fhir/Patient", json=big, headers=FHIR_JSON)
+        assert_outcome(answer, 413)
+        assert answer.json()["issue"][0]["code"] == "too-long"
+        # The simplified API's own refusal stays a problem.
+        simplified = await client.post("/patients", content=b"x" * 4096, headers={"Content-Type": "application/json"})
+        assert (simplified.status_code, simplified.headers["content-type"]) == (413, "application/problem+json")

@@ -79,6 +79,7 @@ async def relay(
     *,
     body: bytes | None = None,
     assembled: bool = False,
+    interaction: str | None = None,
 ) -> Response:
     """Send the request to `path` under the server's base (the client's query string as it
     came) and answer what the server answers.
@@ -97,7 +98,7 @@ async def relay(
     if body is not None and "content-type" not in headers:
         headers["content-type"] = FHIR_JSON
     urls = bases(request, client)
-    exchange = client.relay(request.method, url, content=body, headers=headers)
+    exchange = client.relay(request.method, url, content=body, headers=headers, interaction=interaction)
     answer = await exchange.__aenter__()
     if assembled or answer.chunks is None:
         try:

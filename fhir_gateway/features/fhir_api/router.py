@@ -197,7 +197,8 @@ async def transaction_or_batch(request: Request) -> Response:
     bundle = validated(parsed(await request.body()), "Bundle")
     access.require_entries(request, bundle)
     body = service.dumps(server_bundle(bundle, bases(request, client)))
-    return await relay(request, client, "", body=body, assembled=True)
+    # Named here, where the Bundle is parsed already, for the backend call metrics.
+    return await relay(request, client, "", body=body, assembled=True, interaction=bundle.get("type"))
 
 
 @_relays("POST", f"{_TYPE}/_search", "Search by a form", "search-type")
