@@ -67,8 +67,15 @@ class Authenticator(AuthenticationBackend):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Authenticator":
-        """ValueError when the settings name keys or token issuers that cannot be used."""
+        """ValueError when no authentication is configured (and IS_LOCAL_DEV is not true),
+        or when the settings name keys or token issuers that cannot be used."""
         verifies_tokens = settings.jwt_jwks_url is not None or settings.jwt_public_key is not None
+        # An open gateway is a choice made for a laptop, never a default that reaches a server.
+        if not (settings.is_local_dev or settings.api_keys or verifies_tokens):
+            raise ValueError(
+                "no authentication is configured: set API_KEYS, or JWT_JWKS_URL or JWT_PUBLIC_KEY (with JWT_ISSUER "
+                "and JWT_AUDIENCE); or IS_LOCAL_DEV=true to serve without authentication on a developer's machine"
+            )
         return cls(
             local_dev=settings.is_local_dev,
             api_keys=parse_api_keys(settings.api_keys),

@@ -376,9 +376,9 @@ async def test_an_unreachable_jwks_is_a_503_to_retry(
 # --- configuration
 
 
-def test_the_gateway_refuses_to_start_without_authentication() -> None:
-    with pytest.raises(ValidationError, match="no authentication is configured"):
-        Settings(_env_file=None, is_local_dev=False)
+def test_the_gateway_refuses_to_start_without_authentication(settings: Settings) -> None:
+    with pytest.raises(ValueError, match="no authentication is configured"):
+        create_app(settings.model_copy(update={"is_local_dev": False, "api_keys": []}))
     with pytest.raises(ValidationError, match="JWT_ISSUER and JWT_AUDIENCE"):
         Settings(_env_file=None, is_local_dev=False, jwt_jwks_url="https://issuer.example/jwks")
     assert Settings(_env_file=None, is_local_dev=True).is_local_dev
