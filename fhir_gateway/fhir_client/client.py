@@ -28,7 +28,7 @@ from fhir_gateway.fhir_client.errors import (
     error_from_transport,
 )
 from fhir_gateway.fhir_client.etags import etag
-from fhir_gateway.fhir_client.retry import RetryPolicy, is_repeatable
+from fhir_gateway.fhir_client.retry import RetryPolicy, repetition_of
 
 FHIR_JSON = "application/fhir+json"
 JSON_PATCH = "application/json-patch+json"
@@ -336,7 +336,7 @@ class FhirClient:
         on_retry: Callable[[str], None] | None,
     ) -> httpx.Response:
         retrying = self._retry.retrying(
-            repeatable=is_repeatable(request, self._base), label=self._label(request), on_retry=on_retry
+            repetition=repetition_of(request, self._base), label=self._label(request), on_retry=on_retry
         )
         try:
             response: httpx.Response = await retrying(send, request)

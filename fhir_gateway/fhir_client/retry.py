@@ -1,16 +1,19 @@
 """When a FHIR request is sent again, and how long the client waits before it does.
 
-A request is repeated only when repeating it cannot change the outcome:
+A request is repeated only when repeating it cannot change the outcome (`Repetition`):
 
-- it is safe to repeat: GET, HEAD, PUT, DELETE; a POST with `If-None-Exist` (a
+- when no connection could even be established (connect error, connect or pool
+  timeout) nothing was sent, so any request is repeated;
+- when the server answered 429, 502, 503 or 504 it refused the request, and one that
+  is safe to repeat is: GET, HEAD, PUT, DELETE; a POST with `If-None-Exist` (a
   conditional create); a POST to the base of a transaction or batch Bundle whose every
   entry is itself safe to repeat (GET, HEAD, PUT, DELETE, or POST with `ifNoneExist`);
-- and it failed transiently: no connection, a timeout, a dropped connection, or an
-  answer of 429, 502, 503 or 504.
+- when the answer was lost (a timeout, a dropped connection) the server may have acted,
+  and the same requests are repeated, except a version-checked one (`If-Match`, or an
+  entry's `ifMatch`): its repetition would meet the version its first attempt made and
+  be refused 412, telling a write that was done as a conflict.
 
-A plain POST or a PATCH is never repeated, since the server may have acted on it, with
-one exception: when no connection could even be established (connect error, connect or
-pool timeout) nothing was sent, so any request is repeated.
+A plain POST or a PATCH is never repeated once it may have been sent.
 
 Waits grow exponentially from `initial_wait`, plus up to `jitter` seconds at random, and
 never exceed `max_wait`. A `Retry-After` answer (seconds or an HTTP date) replaces the
@@ -21,6 +24,7 @@ Every retry is logged, and told to `on_retry` with its reason: the status that m
 """
 
 import asyncio
+import enum
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -53,6 +57,14 @@ TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProt
 Sleep = Callable[[float], Awaitable[None]]
 
 
+class Repetition(enum.IntEnum):
+    """After what failure a request may be sent again; each level includes the ones before."""
+
+    UNSENT = 0  # only when nothing was sent
+    REFUSED = 1  # also when the server answered that it did not act (429, 502, 503, 504)
+    LOST = 2  # also when its answer was lost, whatever the server did
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often, and after how long, a request that is safe to repeat is sent again.
@@ -73,9 +85,11 @@ class RetryPolicy:
         if min(self.initial_wait, self.max_wait, self.jitter) < 0:
             raise ValueError("waits and jitter cannot be negative")
 
-    def retrying(self, *, repeatable: bool, label: str, on_retry: Callable[[str], None] | None = None) -> AsyncRetrying:
-        """The tenacity controller for one request: `repeatable` says whether the request is
-        safe to send again (see `is_repeatable`); `label` ("GET Patient") is what gets logged;
+    def retrying(
+        self, *, repetition: Repetition, label: str, on_retry: Callable[[str], None] | None = None
+    ) -> AsyncRetrying:
+        """The tenacity controller for one request: `repetition` says after what failure the
+        request may be sent again (see `repetition_of`); `label` ("GET Patient") is what gets logged;
         `on_retry` hears the reason of each retry, just before its wait.
 
         Once attempts run out it returns the last response, or raises the last transport
@@ -88,10 +102,12 @@ class RetryPolicy:
             return backoff(state) if hinted is None else min(hinted, self.max_wait)
 
         def should_retry_error(exc: BaseException) -> bool:
-            return isinstance(exc, NOTHING_SENT_ERRORS) or (repeatable and isinstance(exc, TRANSIENT_ERRORS))
+            return isinstance(exc, NOTHING_SENT_ERRORS) or (
+                repetition is Repetition.LOST and isinstance(exc, TRANSIENT_ERRORS)
+            )
 
         def should_retry_answer(response: httpx.Response) -> bool:
-            return repeatable and response.status_code in RETRYABLE_STATUSES
+            return repetition >= Repetition.REFUSED and response.status_code in RETRYABLE_STATUSES
 
         def before_retry(state: RetryCallState) -> None:
             # Method and resource type only: URLs can carry search values, bodies carry PHI.
@@ -115,15 +131,15 @@ class RetryPolicy:
         )
 
 
-def is_repeatable(request: httpx.Request, base_url: httpx.URL) -> bool:
-    """Whether sending `request` twice has the same effect as sending it once."""
+def repetition_of(request: httpx.Request, base_url: httpx.URL) -> Repetition:
+    """After what failure sending `request` again has the same effect as sending it once."""
     if request.method in IDEMPOTENT_METHODS:
-        return True
-    if request.method != "POST":
-        return False
-    if "If-None-Exist" in request.headers:
-        return True
-    return _targets(request.url, base_url) and _is_repeatable_bundle(request.content)
+        return Repetition.REFUSED if "If-Match" in request.headers else Repetition.LOST
+    if request.method == "POST" and "If-None-Exist" in request.headers:
+        return Repetition.LOST
+    if request.method == "POST" and _targets(request.url, base_url):
+        return _bundle_repetition(request.content)
+    return Repetition.UNSENT
 
 
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -189,21 +205,23 @@ def _targets(url: httpx.URL, base_url: httpx.URL) -> bool:
     )
 
 
-def _is_repeatable_bundle(content: bytes) -> bool:
+def _bundle_repetition(content: bytes) -> Repetition:
     try:
         bundle = orjson.loads(content)
     except orjson.JSONDecodeError:
-        return False
+        return Repetition.UNSENT
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-        return False
+        return Repetition.UNSENT
     if bundle.get("type") not in ("transaction", "batch"):
-        return False
-    return all(_is_repeatable_entry(entry) for entry in bundle.get("entry") or [])
+        return Repetition.UNSENT
+    return min((_entry_repetition(entry) for entry in bundle.get("entry") or []), default=Repetition.LOST)
 
 
-def _is_repeatable_entry(entry: Any) -> bool:
+def _entry_repetition(entry: Any) -> Repetition:
     request = entry.get("request") if isinstance(entry, dict) else None
     if not isinstance(request, dict):
-        return False
+        return Repetition.UNSENT
     method = str(request.get("method", "")).upper()
-    return method in IDEMPOTENT_METHODS or (method == "POST" and bool(request.get("ifNoneExist")))
+    if method in IDEMPOTENT_METHODS:
+        return Repetition.REFUSED if request.get("ifMatch") else Repetition.LOST
+    return Repetition.LOST if method == "POST" and request.get("ifNoneExist") else Repetition.UNSENT

@@ -127,6 +127,31 @@ async def test_put_and_delete_are_retried(client: FhirClient, server: respx.Rout
     assert route.call_count == 2
 
 
+async def test_a_version_checked_put_is_retried_when_refused_not_when_its_answer_was_lost(
+    client: FhirClient, server: respx.Router
+) -> None:
+    # Its repetition would meet the version its first attempt made and be refused 412.
+    route = server.put("/Patient/1").mock(side_effect=[unavailable(), httpx.ReadTimeout("lost"), ok()])
+
+    with pytest.raises(FhirUnavailable):
+        await client.update(PATIENT, if_match="1")
+    assert route.call_count == 2
+
+
+async def test_a_transaction_with_a_version_checked_entry_is_not_repeated_once_sent(
+    client: FhirClient, server: respx.Router
+) -> None:
+    answer = {"resourceType": "Bundle", "type": "transaction-response"}
+    route = server.post(BASE).mock(
+        side_effect=[unavailable(), httpx.ReadError("reset"), httpx.Response(200, json=answer)]
+    )
+    entry = {"method": "PUT", "url": "Patient/a", "ifMatch": 'W/"3"'}
+
+    with pytest.raises(FhirUnavailable):
+        await client.transaction(bundle("transaction", {"method": "PUT", "url": "Patient/b"}, entry))
+    assert route.call_count == 2
+
+
 async def test_a_conditional_create_is_retried(client: FhirClient, server: respx.Router) -> None:
     route = server.post("/Patient").mock(side_effect=[unavailable(), httpx.ReadTimeout("timed out"), ok()])
 

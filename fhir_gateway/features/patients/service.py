@@ -8,7 +8,7 @@ from fhir_gateway.features.patients.schemas import PatientIn, PatientListQuery, 
 from fhir_gateway.fhir_client import FhirClient, FhirVersionConflict, resource_version
 from fhir_gateway.patient_scope import StaleVersion
 from mappers.name_keys import fold
-from mappers.patient import mrn_system, to_domain, to_fhir
+from mappers.patient import PatientFields, mrn_system, to_domain, to_fhir
 
 # A drawn MRN that is already taken (one chance in 10^8 per patient) is drawn again.
 _MRN_DRAWS = 5
@@ -45,7 +45,9 @@ async def create_patient(*, client: FhirClient, data: PatientIn, system_base: st
             await uniqueness.ensure_free(client, patient, system_base, own_id="")
             raise
         holder = outcome.resource
-        if outcome.created:
+        # A create whose answer was lost is sent again and answered with the patient the
+        # first one stored: holding the MRN drawn for this very request, that one is ours.
+        if outcome.created or (data.mrn is None and _holds_as_written(holder, patient, system_base)):
             earlier = await uniqueness.earlier_claim(client, outcome.resource, patient, system_base)
             if earlier is None:
                 return outcome.resource
@@ -99,6 +101,12 @@ async def replace_patient(
             uniqueness.refuse(earlier, patient, system_base)
         return written
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _holds_as_written(resource: dict[str, Any], patient: PatientIn, system_base: str) -> bool:
+    """Whether a stored Patient says exactly what `patient` says, every field of it."""
+    fields = set(PatientFields.model_fields)
+    return to_domain(resource, system_base=system_base).model_dump(include=fields) == patient.model_dump(include=fields)
 
 
 async def list_patients(
