@@ -3,6 +3,7 @@
 from functools import cached_property
 from typing import Annotated
 
+from limits import parse_many
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -122,6 +123,13 @@ class Settings(BaseSettings):
     def _split_semicolons(cls, value: object) -> object:
         if isinstance(value, str):
             return [entry.strip() for entry in value.split(";") if entry.strip()]
+        return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _readable_rate_limit(cls, value: str) -> str:
+        if value.strip():
+            parse_many(value)  # its ValueError names what it cannot read
         return value
 
     @field_validator("fhir_base_url")

@@ -230,13 +230,35 @@ async def test_preflight_from_a_configured_origin_is_allowed(client: httpx.Async
     assert "PUT" in response.headers["access-control-allow-methods"]
 
 
-async def test_preflight_from_another_origin_is_refused(client: httpx.AsyncClient) -> None:
+@pytest.mark.parametrize("path", ["/health", "/patients", "/fhir/Patient"])
+async def test_preflight_from_another_origin_is_refused_in_problem_details(
+    client: httpx.AsyncClient, path: str
+) -> None:
     response = await client.options(
-        "/health",
-        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+        path, headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 403
+    assert "access-control-allow-origin" not in response.headers
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == 403
+    assert "origin" in problem["detail"] and "CORS_ORIGINS" in problem["detail"]
+
+
+async def test_preflight_for_a_method_not_served_names_the_method(client: httpx.AsyncClient) -> None:
+    response = await client.options(
+        "/patients", headers={"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "TRACE"}
+    )
+
+    assert response.status_code == 403
+    assert "method" in response.json()["detail"]
+
+
+async def test_a_simple_request_from_another_origin_gets_no_cors_headers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health", headers={"Origin": "https://evil.example"})
+
+    assert response.status_code == 200
     assert "access-control-allow-origin" not in response.headers
 
 
