@@ -89,10 +89,13 @@ async def test_several_limits_apply_together(settings: Settings, open_gateway: O
 
 async def test_on_an_open_gateway_clients_are_told_apart_by_address(settings: Settings) -> None:
     app = create_app(settings.model_copy(update={"rate_limit": "2/hour"}))
-    async with app.router.lifespan_context(app):
-        async with _from_address(app, "10.0.0.1") as first, _from_address(app, "10.0.0.2") as second:
-            statuses = [(await first.get("/patients")).status_code for _ in range(3)]
-            other = await second.get("/patients")
+    async with (
+        app.router.lifespan_context(app),
+        _from_address(app, "10.0.0.1") as first,
+        _from_address(app, "10.0.0.2") as second,
+    ):
+        statuses = [(await first.get("/patients")).status_code for _ in range(3)]
+        other = await second.get("/patients")
 
     assert statuses == [200, 200, 429]
     assert other.status_code == 200
