@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 from starlette.middleware.authentication import AuthenticationMiddleware
 
 from fhir_gateway import API_VERSION
-from fhir_gateway.audit import AuditMiddleware
+from fhir_gateway.audit import AuditMiddleware, AuditTrail
 from fhir_gateway.cors import CorsMiddleware
 from fhir_gateway.embedded import EmbeddedStore
 from fhir_gateway.features.allergies.router import router as allergies_router
@@ -80,6 +80,11 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
                 stack.push_async_callback(client.aclose)
             app.state.embedded_store = store
             app.state.fhir_client = client
+            app.state.audit_trail = (
+                await stack.enter_async_context(_audit_trail(settings, client, app.state.metrics))
+                if settings.audit_enabled
+                else None
+            )
             app.state.language_model = model = language_model(settings)
             if model is not None:
                 stack.push_async_callback(model.aclose)
@@ -104,7 +109,7 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
     app.add_middleware(FhirFaceDispatch, face=fhir_face())
     app.add_middleware(RequestBodyLimitMiddleware, max_body_bytes=settings.max_request_bytes)
     app.add_middleware(RateLimitMiddleware, limit=settings.rate_limit)
-    app.add_middleware(AuditMiddleware)
+    app.add_middleware(AuditMiddleware, system_base=settings.identifier_system_base, metrics=app.state.metrics.audit)
     app.add_middleware(AuthenticationMiddleware, backend=authenticator, on_error=refuse_authentication)
     app.add_middleware(
         CorsMiddleware,
@@ -134,6 +139,16 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
     # In the schema with the rest; served by the face's own app (FhirFaceDispatch).
     app.include_router(fhir_router)
     return app
+
+
+def _audit_trail(settings: Settings, client: FhirClient, metrics: HttpMetrics) -> AuditTrail:
+    return AuditTrail(
+        client,
+        metrics=metrics.audit,
+        batch_size=settings.audit_batch_size,
+        flush_seconds=settings.audit_flush_seconds,
+        queue_size=settings.audit_queue_size,
+    )
 
 
 @cache

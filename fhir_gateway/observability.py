@@ -152,10 +152,29 @@ class RecordMetrics:
         self._generated[by_language_model, kept_as_note].inc()
 
 
+class AuditMetrics:
+    """What became of the audit trail's AuditEvents."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._events = Counter(
+            "audit_events",
+            "AuditEvents of the audit trail, by result: written to the FHIR server, failed "
+            "(the server refused or could not be reached), or dropped (the queue was full).",
+            ("result",),
+            namespace=_NAMESPACE,
+            registry=registry,
+        )
+        for result in ("written", "failed", "dropped"):
+            self._events.labels(result)
+
+    def counted(self, result: str, events: int = 1) -> None:
+        self._events.labels(result).inc(events)
+
+
 @dataclass(frozen=True)
 class HttpMetrics:
     """The metrics of one app, in a registry of its own: its HTTP requests, its calls to the
-    FHIR server, its summary cache and its record generator."""
+    FHIR server, its summary cache, its record generator and its audit trail."""
 
     registry: CollectorRegistry
     requests: Counter
@@ -163,6 +182,7 @@ class HttpMetrics:
     backend: BackendMetrics
     summary_cache: SummaryCacheMetrics
     records: RecordMetrics
+    audit: AuditMetrics
 
     @classmethod
     def create(cls) -> "HttpMetrics":
@@ -191,6 +211,7 @@ class HttpMetrics:
             backend=BackendMetrics(registry),
             summary_cache=SummaryCacheMetrics(registry),
             records=RecordMetrics(registry),
+            audit=AuditMetrics(registry),
         )
 
     def observe(self, *, method: str, route: str, status: int, seconds: float) -> None:

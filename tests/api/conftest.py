@@ -95,6 +95,9 @@ def settings(tmp_path: Path) -> Settings:
         fhir_retry_attempts=1,
         # Limits are tested on their own (test_edge.py), not met by chance in a busy test.
         rate_limit="",
+        # Background writes of the audit trail would add to what tests count in the store:
+        # the trail is tested on its own (test_audit.py).
+        audit_enabled=False,
     )
 
 

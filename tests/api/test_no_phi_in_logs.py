@@ -9,7 +9,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from fhir_gateway.app import create_app
 from fhir_gateway.observability import logging_config
+from fhir_gateway.settings import Settings
 from tests.api.conftest import OpenGateway
 
 pytestmark = pytest.mark.anyio
@@ -22,6 +24,12 @@ NOTE = "Reports a xylophone-shaped rash after the quinceañera"
 PHONE = "+1 604 555 0199"
 DISTINCTIVE = (GIVEN, FAMILY, HEALTH_NUMBER, MRN, "xylophone", "quincea", PHONE)
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    # The audit trail on: what it records and logs goes through the capture as well.
+    return create_app(settings.model_copy(update={"audit_enabled": True}))
 
 
 @pytest.fixture
@@ -50,6 +58,7 @@ async def test_patient_data_never_reaches_the_logs(
     caplog.set_level(logging.DEBUG)
     async with open_gateway(app) as client:
         await _exercise(client)
+        await app.state.audit_trail.flush()
     logged = caplog.text + "\n".join(str(record.args) for record in caplog.records)
     assert caplog.records, "nothing was logged at all: the capture is not working"
     for value in DISTINCTIVE:
