@@ -64,8 +64,8 @@ schema.app = GATEWAY
 
 @pytest.fixture
 def app(settings: Settings) -> FastAPI:
-    """The test gateway, with authentication on: the fuzzer's key and no other."""
-    secured = {"is_local_dev": False, "api_keys": [FUZZ_KEY_ENTRY], "rate_limit": ""}
+    """The test gateway as in production, authentication and the audit trail on: the fuzzer's key and no other."""
+    secured = {"is_local_dev": False, "api_keys": [FUZZ_KEY_ENTRY], "rate_limit": "", "audit_enabled": True}
     return create_app(settings.model_copy(update=secured))
 
 
