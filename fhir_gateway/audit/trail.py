@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 # Writing what is queued when the app stops may take this long before the rest is given up.
 _DRAIN_SECONDS = 10.0
+# Queued by `flush`: the writer writes what it holds at once instead of waiting for a full
+# batch or its time. Told apart from events by identity.
+_FLUSH: dict[str, Any] = {}
 
 
 class AuditTrail:
@@ -44,7 +47,8 @@ class AuditTrail:
             self._metrics.counted("dropped")
 
     async def flush(self) -> None:
-        """Wait until every event queued so far has been written (or has failed)."""
+        """Write every event queued so far now, and wait until it is written (or has failed)."""
+        await self._queue.put(_FLUSH)
         await self._queue.join()
 
     async def __aenter__(self) -> "AuditTrail":
@@ -64,15 +68,17 @@ class AuditTrail:
     async def _write_batches(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            batch = [await self._queue.get()]
+            taken = [await self._queue.get()]
             deadline = loop.time() + self._flush_seconds
-            while len(batch) < self._batch_size:
+            while taken[-1] is not _FLUSH and len(taken) < self._batch_size:
                 try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), max(0.0, deadline - loop.time())))
+                    taken.append(await asyncio.wait_for(self._queue.get(), max(0.0, deadline - loop.time())))
                 except TimeoutError:
                     break
-            await self._write(batch)
-            for _ in batch:
+            events = [item for item in taken if item is not _FLUSH]
+            if events:
+                await self._write(events)
+            for _ in taken:
                 self._queue.task_done()
 
     async def _write(self, events: list[dict[str, Any]]) -> None:

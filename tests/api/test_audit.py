@@ -227,3 +227,24 @@ async def test_no_trail_when_disabled(audited: Callable[..., Any]) -> None:
 
     assert found.status_code == 200
     assert not found.json().get("entry")
+
+
+async def test_events_still_queued_are_written_when_the_gateway_stops(
+    settings: Settings, audited: Callable[..., Any]
+) -> None:
+    if FHIR_BASE_URL is not None:
+        pytest.skip("reads an embedded store of its own after the gateway has stopped")
+    store = EmbeddedStore(settings.embedded_database_url)
+    try:
+        async with FhirClient(EMBEDDED_BASE_URL, transport=httpx.ASGITransport(store.app)) as fhir:
+            # Nothing is flushed by time or by size while the gateway runs.
+            async with audited(fhir_client=fhir, audit_flush_seconds=3600, audit_batch_size=500) as gateway:
+                statuses = [(await gateway.request("GET", f"/patients/p{n}")).status_code for n in range(3)]
+                written_while_running = await gateway.metric("written")
+            stored = await fhir.search("AuditEvent", {"_summary": "count"})
+    finally:
+        store.dispose()
+
+    assert statuses == [404] * 3
+    assert written_while_running == 0
+    assert stored["total"] == 3
