@@ -3,7 +3,7 @@ AuditEvent in the FHIR server, findable by patient, written off the request's pa
 no fault of the trail fails a request. Runs on the embedded store and on HAPI."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -78,6 +78,16 @@ def audited(settings: Settings, open_gateway: OpenGateway) -> Callable[..., Any]
             yield Audited(client, app, keys)
 
     return start
+
+
+@pytest.fixture
+def own_store(settings: Settings) -> Iterator[EmbeddedStore]:
+    """An embedded store the test reaches through a transport of its own making."""
+    if FHIR_BASE_URL is not None:
+        pytest.skip("puts its own transport in front of an embedded store of its own")
+    store = EmbeddedStore(settings.embedded_database_url)
+    yield store
+    store.dispose()
 
 
 def _interactions(events: list[dict[str, Any]]) -> list[str]:
@@ -158,41 +168,31 @@ async def test_a_request_refused_its_scope_is_in_the_trail_and_an_anonymous_one_
 
 
 async def test_a_fhir_server_refusing_the_trail_never_fails_a_request(
-    settings: Settings, audited: Callable[..., Any]
+    own_store: EmbeddedStore, audited: Callable[..., Any]
 ) -> None:
-    if FHIR_BASE_URL is not None:
-        pytest.skip("puts a refusing transport in front of an embedded store of its own")
-    store = EmbeddedStore(settings.embedded_database_url)
-
     async def refuse_audit_batches(request: httpx.Request) -> httpx.Response:
         if request.method == "POST" and b'"AuditEvent/' in request.content:
             return httpx.Response(500, json={"resourceType": "OperationOutcome", "issue": []})
         return await inner.handle_async_request(request)
 
-    inner = httpx.ASGITransport(store.app)
+    inner = httpx.ASGITransport(own_store.app)
     transport = httpx.MockTransport(refuse_audit_batches)
-    try:
-        async with (
-            FhirClient(EMBEDDED_BASE_URL, transport=transport, retry=RetryPolicy(attempts=1)) as fhir,
-            audited(fhir_client=fhir) as gateway,
-        ):
-            created = await gateway.request("POST", "/patients", json=PATIENT)
-            read = await gateway.request("GET", f"/patients/{created.json()['id']}")
-            await gateway.app.state.audit_trail.flush()
-            failed = await gateway.metric("failed")
-    finally:
-        store.dispose()
+    async with (
+        FhirClient(EMBEDDED_BASE_URL, transport=transport, retry=RetryPolicy(attempts=1)) as fhir,
+        audited(fhir_client=fhir) as gateway,
+    ):
+        created = await gateway.request("POST", "/patients", json=PATIENT)
+        read = await gateway.request("GET", f"/patients/{created.json()['id']}")
+        await gateway.app.state.audit_trail.flush()
+        failed = await gateway.metric("failed")
 
     assert (created.status_code, read.status_code) == (201, 200)
     assert failed == 2
 
 
 async def test_a_full_queue_drops_and_counts_instead_of_holding_requests(
-    settings: Settings, audited: Callable[..., Any]
+    own_store: EmbeddedStore, audited: Callable[..., Any]
 ) -> None:
-    if FHIR_BASE_URL is not None:
-        pytest.skip("holds the trail's writes in front of an embedded store of its own")
-    store = EmbeddedStore(settings.embedded_database_url)
     released = asyncio.Event()
 
     async def hold_audit_batches(request: httpx.Request) -> httpx.Response:
@@ -200,19 +200,16 @@ async def test_a_full_queue_drops_and_counts_instead_of_holding_requests(
             await released.wait()
         return await inner.handle_async_request(request)
 
-    inner = httpx.ASGITransport(store.app)
-    try:
-        async with (
-            FhirClient(EMBEDDED_BASE_URL, transport=httpx.MockTransport(hold_audit_batches)) as fhir,
-            audited(fhir_client=fhir, audit_queue_size=2, audit_batch_size=1) as gateway,
-        ):
-            statuses = [(await gateway.request("GET", "/patients")).status_code for _ in range(6)]
-            dropped = await gateway.metric("dropped")
-            released.set()
-            await gateway.app.state.audit_trail.flush()
-            written = await gateway.metric("written")
-    finally:
-        store.dispose()
+    inner = httpx.ASGITransport(own_store.app)
+    async with (
+        FhirClient(EMBEDDED_BASE_URL, transport=httpx.MockTransport(hold_audit_batches)) as fhir,
+        audited(fhir_client=fhir, audit_queue_size=2, audit_batch_size=1) as gateway,
+    ):
+        statuses = [(await gateway.request("GET", "/patients")).status_code for _ in range(6)]
+        dropped = await gateway.metric("dropped")
+        released.set()
+        await gateway.app.state.audit_trail.flush()
+        written = await gateway.metric("written")
 
     assert statuses == [200] * 6
     # One batch held by the server, two waiting in the queue, the rest dropped.
@@ -230,20 +227,14 @@ async def test_no_trail_when_disabled(audited: Callable[..., Any]) -> None:
 
 
 async def test_events_still_queued_are_written_when_the_gateway_stops(
-    settings: Settings, audited: Callable[..., Any]
+    own_store: EmbeddedStore, audited: Callable[..., Any]
 ) -> None:
-    if FHIR_BASE_URL is not None:
-        pytest.skip("reads an embedded store of its own after the gateway has stopped")
-    store = EmbeddedStore(settings.embedded_database_url)
-    try:
-        async with FhirClient(EMBEDDED_BASE_URL, transport=httpx.ASGITransport(store.app)) as fhir:
-            # Nothing is flushed by time or by size while the gateway runs.
-            async with audited(fhir_client=fhir, audit_flush_seconds=3600, audit_batch_size=500) as gateway:
-                statuses = [(await gateway.request("GET", f"/patients/p{n}")).status_code for n in range(3)]
-                written_while_running = await gateway.metric("written")
-            stored = await fhir.search("AuditEvent", {"_summary": "count"})
-    finally:
-        store.dispose()
+    async with FhirClient(EMBEDDED_BASE_URL, transport=httpx.ASGITransport(own_store.app)) as fhir:
+        # Nothing is flushed by time or by size while the gateway runs.
+        async with audited(fhir_client=fhir, audit_flush_seconds=3600, audit_batch_size=500) as gateway:
+            statuses = [(await gateway.request("GET", f"/patients/p{n}")).status_code for n in range(3)]
+            written_while_running = await gateway.metric("written")
+        stored = await fhir.search("AuditEvent", {"_summary": "count"})
 
     assert statuses == [404] * 3
     assert written_while_running == 0
