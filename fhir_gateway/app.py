@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
     # rate limit, which both need to know who is asking.
     app.add_middleware(FhirFaceDispatch, face=fhir_face())
     app.add_middleware(RequestBodyLimitMiddleware, max_body_bytes=settings.max_request_bytes)
-    app.add_middleware(RateLimitMiddleware, limit=settings.rate_limit)
+    app.add_middleware(RateLimitMiddleware, limits=settings.rate_limits)
     app.add_middleware(AuditMiddleware, system_base=settings.identifier_system_base, metrics=app.state.metrics.audit)
     app.add_middleware(AuthenticationMiddleware, backend=authenticator, on_error=refuse_authentication)
     app.add_middleware(

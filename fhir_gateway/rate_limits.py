@@ -9,7 +9,7 @@ limit. Health checks are never limited, so a busy client cannot get a replica re
 import math
 import time
 
-from limits import RateLimitItem, parse_many
+from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -20,18 +20,10 @@ from fhir_gateway.security.principal import principal_of
 UNLIMITED_PREFIX = "/health"
 
 
-def parse_rate_limit(value: str) -> list[RateLimitItem]:
-    """The limits `value` ("20/second;1200/minute") names; none for an empty value.
-    ValueError names what cannot be read."""
-    if not value.strip():
-        return []
-    return parse_many(value)
-
-
 class RateLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, limit: str) -> None:
+    def __init__(self, app: ASGIApp, *, limits: list[RateLimitItem]) -> None:
         self.app = app
-        self.items = parse_rate_limit(limit)
+        self.items = limits
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

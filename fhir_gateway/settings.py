@@ -1,9 +1,8 @@
 """Every knob of the gateway is an environment variable; `.env.example` lists them all."""
 
-from functools import cached_property
 from typing import Annotated
 
-from limits import parse_many
+from limits import RateLimitItem, parse_many
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -128,8 +127,7 @@ class Settings(BaseSettings):
     @field_validator("rate_limit")
     @classmethod
     def _readable_rate_limit(cls, value: str) -> str:
-        if value.strip():
-            parse_many(value)  # its ValueError names what it cannot read
+        _rate_limits(value)  # its ValueError names what it cannot read
         return value
 
     @field_validator("fhir_base_url")
@@ -170,7 +168,13 @@ class Settings(BaseSettings):
         # `.env.example` lists them empty: an empty key or URL is none.
         return None if isinstance(value, str) and not value.strip() else value
 
-    @cached_property
+    # Properties, not cached: `model_copy(update=...)` would carry a cached value over.
+    @property
+    def rate_limits(self) -> list[RateLimitItem]:
+        """The limits RATE_LIMIT names; none when it is empty."""
+        return _rate_limits(self.rate_limit)
+
+    @property
     def allowed_origins(self) -> list[str]:
         origins = list(self.cors_origins)
         if self.home_url and self.home_url not in origins:
@@ -180,3 +184,7 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_store(self) -> bool:
         return self.fhir_base_url == EMBEDDED
+
+
+def _rate_limits(value: str) -> list[RateLimitItem]:
+    return parse_many(value) if value.strip() else []

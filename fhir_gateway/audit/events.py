@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
+from fhir_gateway.patient_scope import FHIR_ID_PATTERN
 from fhir_gateway.security.principal import Principal
 
 Action = Literal["C", "R", "U", "D", "E"]
@@ -39,7 +40,10 @@ _ACTIONS: dict[str, Action] = {
 }
 # Query parameters naming the patient a FHIR search is about ("Patient/123" or "123").
 _PATIENT_PARAMETERS = frozenset({"patient", "subject", "subject:Patient", "patient:Patient"})
-_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+_FHIR_ID = re.compile(FHIR_ID_PATTERN)
+# What a request of each method does to what its URL names (a GET depends on the URL).
+_WRITES = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+_RESOURCE_TYPES = "http://hl7.org/fhir/resource-types"
 _FHIR_TYPE = re.compile(r"[A-Z][A-Za-z]+")
 _SIMPLIFIED_TYPES = {"notes": "DocumentReference", "interactions": "Encounter"}
 
@@ -98,7 +102,7 @@ def simplified_access(method: str, path: str) -> Access | None:
 def _simplified_interaction(method: str, collection: bool) -> str:
     if method == "GET":
         return "search-type" if collection else "read"
-    return {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, "operation")
+    return _WRITES.get(method, "operation")
 
 
 def fhir_access(method: str, path: str, query: str) -> Access | None:
@@ -124,15 +128,13 @@ def fhir_access(method: str, path: str, query: str) -> Access | None:
 
 def _type_access(method: str, parts: list[str]) -> Access:
     kind = parts[0]
-    if len(parts) == 1 or parts[1] in ("_search", "_history"):
-        by_method = {"POST": "create", "PUT": "update", "DELETE": "delete"}
-        interaction = "history-type" if parts[1:] == ["_history"] else by_method.get(method, "search-type")
-        if parts[1:] == ["_search"]:
-            interaction = "search-type"
-        return Access(interaction, kind)
+    if len(parts) == 1:
+        return Access(_WRITES.get(method, "search-type"), kind)
+    if parts[1] in ("_search", "_history"):
+        return Access("search-type" if parts[1] == "_search" else "history-type", kind)
     record = (kind, parts[1])
     if len(parts) == 2:
-        interaction = {"GET": "read", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, "operation")
+        interaction = "read" if method == "GET" else _WRITES.get(method, "operation")
     elif parts[2] == "_history":
         interaction = "vread" if len(parts) > 3 else "history-instance"
     else:
@@ -213,7 +215,7 @@ def audit_event(
         event["extension"] = [{"url": f"{system_base}/StructureDefinition/request-id", "valueString": request_id}]
     entities = [_entity(kind, record_id, system_base) for kind, record_id in dict.fromkeys(access.records)]
     if not entities and access.resource_type is not None:
-        entities = [{"type": {"system": "http://hl7.org/fhir/resource-types", "code": access.resource_type}}]
+        entities = [{"type": {"system": _RESOURCE_TYPES, "code": access.resource_type}}]
     if entities:
         event["entity"] = entities
     return event
@@ -222,7 +224,7 @@ def audit_event(
 def _entity(kind: str, record_id: str, system_base: str) -> dict[str, Any]:
     return {
         "what": {"type": kind, "identifier": {"system": f"{system_base}/fhir/{kind}", "value": record_id}},
-        "type": {"system": "http://hl7.org/fhir/resource-types", "code": kind},
+        "type": {"system": _RESOURCE_TYPES, "code": kind},
         "role": _PATIENT_ROLE if kind == "Patient" else _DOMAIN_ROLE,
         "name": f"{kind}/{record_id}",
     }

@@ -6,8 +6,8 @@ is down, or slower than the traffic) the event is dropped and counted, rather th
 in memory without end or made to slow the request. Each batch is one FHIR transaction of
 PUTs at fresh ids: one commit for all (a batch would commit each entry, at twice the cost
 per event), and one the FhirClient may repeat after any transient failure without
-recording an event twice. Failures are counted and logged by number only: events hold who asked for
-which record.
+recording an event twice. Failures are counted and logged by number only: events hold who
+asked for which record.
 """
 
 import asyncio

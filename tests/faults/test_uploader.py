@@ -8,6 +8,7 @@ not at all.
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -36,6 +37,10 @@ async def _stored(store: EmbeddedStore) -> Counter[str]:
         )
 
 
+def _resources_of(records: list[list[dict[str, Any]]]) -> Counter[str]:
+    return Counter(resource["resourceType"] for record in records for resource in record)
+
+
 def _uploader(faults: FaultyStore, failed: Path, waits: Waits) -> BundleUploader:
     policy = UploadPolicy(concurrency=1, attempts=ATTEMPTS, initial_wait=0, max_wait=10, jitter=0, failed_dir=failed)
     return BundleUploader(BASE, policy, transport=faults, sleep=waits)
@@ -56,7 +61,7 @@ async def test_a_fault_that_passes_is_retried_and_every_record_stored_once(
     assert report.failures == []
     assert (report.stored_bundles, report.retries) == (len(made), 1)
     assert faults.aimed == len(made) + 1
-    expected = Counter(resource["resourceType"] for record in records for resource in record)
+    expected = _resources_of(records)
     assert await _stored(store) == expected
 
 
@@ -82,7 +87,7 @@ async def test_a_lasting_fault_keeps_every_bundle_and_the_store_whole_or_untouch
     # The waits are recorded, not slept: the server's Retry-After sets each one.
     waited = float(fault.retry_after) if fault.retry_after is not None else 0.0
     assert waits.seconds == [waited] * (len(made) * (ATTEMPTS - 1))
-    expected = Counter(resource["resourceType"] for record in records for resource in record)
+    expected = _resources_of(records)
     # Answers lost after commit leave every Bundle stored (and once: PUTs at fixed ids);
     # refused or unsent ones leave nothing.
     assert await _stored(store) == (expected if fault.forwards else Counter())
