@@ -1,8 +1,13 @@
-"""Generator benchmark: records/s generating NDJSON on one core, and resources/s uploading.
+"""Generator benchmark: records/s generating each format on one worker and on two, the peak
+memory of a long run, the wall time of a whole dry-run command, and resources/s uploading.
 
-Generation writes N BC records (a Patient, one or two Immunizations and an
-AllergyIntolerance each) as NDJSON, timed on one core; `--profile` adds where that time
-goes (cProfile, by cumulative time).
+Generation writes N records of each format of `FORMATS` (for the immunization generator:
+BC records, a Patient, one or two Immunizations and an AllergyIntolerance each, as
+NDJSON), with one worker and with two from the same seed, and checks that both wrote the
+same bytes. The peak memory is the RSS high-water mark of the process tree (the process
+and its largest worker) of a run of `--memory-records` records, made in a fresh process
+so earlier passes do not count. `--profile` adds where one worker's time goes (cProfile,
+by cumulative time).
 
 Uploading sends the same transaction Bundles to the FHIR store `make fhir` runs (started
 here on a fresh SQLite file for each pass, unless `--fhir-url` names a running server),
@@ -11,21 +16,24 @@ same bytes with the same concurrency and no retries: their ratio is what the upl
 accounting and retry machinery cost. (With `--fhir-url`, every pass after the first finds
 the records already stored, so only the first pass measures creates.)
 
-    .venv/bin/python bench/generator.py [--records 50000] [--upload-records 1000] [--profile]
+    .venv/bin/python bench/generator.py [--records 100000] [--memory-records 1000000]
+        [--upload-records 1000] [--profile] [--skip-upload]
 """
 
 import argparse
 import asyncio
 import cProfile
+import hashlib
 import io
 import os
 import pstats
+import resource
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -35,28 +43,108 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from generators.bundles import OutputWriter  # noqa: E402
-from generators.pipeline import RunReport, outgoing_bundles  # noqa: E402
-from generators.records import RecordGenerator  # noqa: E402
+from generators.bundles import DEFAULT_BATCH_SIZE, OutputWriter  # noqa: E402
+from generators.pipeline import ImmunizationRun, RunReport, outgoing_bundles, shard_outputs  # noqa: E402
+from generators.records import DEFAULT_SYSTEM_BASE, RecordGenerator  # noqa: E402
 from generators.uploader import BundleUploader, Outgoing, UploadPolicy  # noqa: E402
 
 TODAY = date(2026, 11, 1)
 STARTUP_SECONDS = 60
+DRY_RUN_RECORDS = 20_000
 
 
-def generate(records: int, out: Path) -> float:
-    """Seconds to generate `records` records and write them as NDJSON."""
-    started = time.perf_counter()
-    generator = RecordGenerator("BC", 1, TODAY)
+def immunization_ndjson(records: int, workers: int, out: Path) -> None:
+    """BC immunization records of seed 1 as NDJSON, one file per resource type."""
+    run = ImmunizationRun("BC", 1, TODAY, DEFAULT_SYSTEM_BASE, records)
     with OutputWriter(out, bundles=False) as writer:
-        for record in generator.records(records):
-            writer.write_resources(record)
+        for shard in shard_outputs(run, batch_size=DEFAULT_BATCH_SIZE, bundles=False, ndjson=True, workers=workers):
+            writer.write_lines(shard.lines)
+
+
+# What each generated format is made by: (records, workers, directory) -> files in the directory.
+Format = Callable[[int, int, Path], None]
+FORMATS: dict[str, Format] = {
+    "immunizations NDJSON": immunization_ndjson,
+}
+
+
+def timed(make: Format, records: int, workers: int, out: Path) -> float:
+    """Seconds to make `records` records with `workers` workers into `out`."""
+    started = time.perf_counter()
+    make(records, workers, out)
     return time.perf_counter() - started
 
 
-def profile(records: int, out: Path) -> str:
+def digest(directory: Path) -> dict[str, str]:
+    digests = {}
+    for path in sorted(directory.rglob("*")):
+        if path.is_file():
+            with path.open("rb") as file:
+                digests[str(path.relative_to(directory))] = hashlib.file_digest(file, "sha256").hexdigest()
+    return digests
+
+
+def generation(name: str, make: Format, records: int) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        make(1_000, 1, Path(scratch, "warm-up"))  # imports, pools, caches
+        rates = {}
+        outputs = {}
+        for workers in (1, 2):
+            out = Path(scratch, f"workers-{workers}")
+            seconds = timed(make, records, workers, out)
+            size = sum(path.stat().st_size for path in out.rglob("*") if path.is_file())
+            rates[workers] = records / seconds
+            outputs[workers] = digest(out)
+            print(
+                f"{name}, {workers} worker(s): {records:,} records in {seconds:.2f} s = {rates[workers]:,.0f} "
+                f"records/s ({size / seconds / 1e6:.0f} MB/s)"
+            )
+        if outputs[1] != outputs[2]:
+            raise AssertionError(f"{name}: two workers wrote other bytes than one")
+        print(f"{name}: 2 workers / 1 worker = {rates[2] / rates[1]:.2f}x, outputs identical")
+
+
+def peak_memory(name: str, records: int, workers: int) -> None:
+    """The RSS high-water marks of a fresh process making `records` records, and of its largest worker."""
+    command = [sys.executable, __file__, "--memory-child", name, str(records), str(workers)]
+    started = time.perf_counter()
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    parent, worker = (int(value) for value in result.stdout.split())
+    print(
+        f"{name}: peak memory for {records:,} records with {workers} worker(s): process {parent / 1024:.0f} MB, "
+        f"largest worker {worker / 1024:.0f} MB ({seconds:.0f} s)"
+    )
+
+
+def memory_child(name: str, records: int, workers: int) -> None:
+    with tempfile.TemporaryDirectory() as out:
+        FORMATS[name](records, workers, Path(out))
+    # Linux keeps ru_maxrss across exec, so this process's own would be the bench's; VmHWM
+    # is this image's alone. Workers are forked from here: theirs is their own (kB both).
+    status = Path("/proc/self/status").read_text()
+    own = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(own, children)
+
+
+def dry_run_wall_time(rounds: int = 3) -> None:
+    """The best wall time of the whole `immunizations --dry-run --out` command, start-up included."""
+    best = float("inf")
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory() as out:
+            command = [sys.executable, "-m", "generators", "immunizations", "--count", str(DRY_RUN_RECORDS)]
+            command += ["--out", out, "--dry-run", "--seed", "1", "--reference-date", TODAY.isoformat()]
+            started = time.perf_counter()
+            subprocess.run(command, check=True, cwd=REPO, capture_output=True)
+            best = min(best, time.perf_counter() - started)
+    print(f"whole process, immunizations --count {DRY_RUN_RECORDS:,} --dry-run --out: {best:.2f} s (best of {rounds})")
+
+
+def profile(records: int) -> str:
     profiler = cProfile.Profile()
-    profiler.runcall(generate, records, out)
+    with tempfile.TemporaryDirectory() as out:
+        profiler.runcall(immunization_ndjson, records, 1, Path(out))
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(18)
     return text.getvalue()
@@ -144,36 +232,44 @@ async def upload_plainly(base: str, made: list[Outgoing], concurrency: int) -> f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--records", type=int, default=50_000, help="records to generate")
+    parser.add_argument("--records", type=int, default=100_000, help="records to generate per format and pass")
+    parser.add_argument("--memory-records", type=int, default=1_000_000, help="records of the peak-memory run")
+    parser.add_argument("--memory-workers", type=int, default=2, help="workers of the peak-memory run")
+    parser.add_argument("--format", action="append", choices=sorted(FORMATS), help="formats to measure (all)")
     parser.add_argument("--upload-records", type=int, default=1_000, help="records to upload per pass")
     parser.add_argument("--concurrency", type=int, default=4, help="bundles in flight while uploading")
     parser.add_argument("--rounds", type=int, default=2, help="upload passes of each kind (the best counts)")
     parser.add_argument("--fhir-url", help="a running FHIR server (default: start the embedded store per pass)")
     parser.add_argument("--profile", action="store_true", help="show where generation time goes")
+    parser.add_argument("--skip-upload", action="store_true", help="measure generation only")
+    parser.add_argument("--memory-child", nargs=3, metavar=("FORMAT", "RECORDS", "WORKERS"), help=argparse.SUPPRESS)
     arguments = parser.parse_args()
+    if arguments.memory_child:
+        name, records, workers = arguments.memory_child
+        memory_child(name, int(records), int(workers))
+        return
 
-    with tempfile.TemporaryDirectory() as out:
-        generate(1_000, Path(out))  # warm-up: imports, pools, caches
-        seconds = generate(arguments.records, Path(out))
-        ndjson_bytes = sum(path.stat().st_size for path in Path(out).glob("*.ndjson"))
-        rate = arguments.records / seconds
-        print(
-            f"generation: {arguments.records:,} records in {seconds:.2f} s = {rate:,.0f} records/s "
-            f"({ndjson_bytes / seconds / 1e6:.0f} MB/s of NDJSON, one core)"
-        )
-        if arguments.profile:
-            print(profile(min(arguments.records, 20_000), Path(out)))
+    for name in arguments.format or FORMATS:
+        generation(name, FORMATS[name], arguments.records)
+        peak_memory(name, arguments.memory_records, arguments.memory_workers)
+    dry_run_wall_time()
+    if arguments.profile:
+        print(profile(min(arguments.records, 20_000)))
+    if not arguments.skip_upload:
+        upload(arguments)
 
+
+def upload(arguments: argparse.Namespace) -> None:
     made = bundles(arguments.upload_records, seed=2)
     # A few Bundles of other records first, so that neither pass pays the server's warm-up.
     warm_up = bundles(100, seed=3)
     resources = sum(sum(bundle.resource_counts.values()) for bundle in made)
     best = {"uploader": float("inf"), "plain httpx": float("inf")}
     for _ in range(arguments.rounds):
-        for name, upload in (("plain httpx", upload_plainly), ("uploader", upload_with_uploader)):
+        for name, send in (("plain httpx", upload_plainly), ("uploader", upload_with_uploader)):
             with fhir_server(arguments.fhir_url) as base:
                 asyncio.run(upload_plainly(base, warm_up, arguments.concurrency))
-                best[name] = min(best[name], asyncio.run(upload(base, made, arguments.concurrency)))
+                best[name] = min(best[name], asyncio.run(send(base, made, arguments.concurrency)))
     for name, seconds in best.items():
         print(f"upload ({name}): {resources:,} resources in {seconds:.2f} s = {resources / seconds:,.0f} resources/s")
     print(f"uploader / plain httpx: {best['plain httpx'] / best['uploader']:.0%}")

@@ -19,6 +19,11 @@ Record = list[Resource]
 Bundle = dict[str, Any]
 
 DEFAULT_BATCH_SIZE = 50
+# A transaction Bundle's bytes around its comma-separated entries: `orjson.dumps` of
+# `transaction(...)` is exactly BUNDLE_HEAD + b",".join(entries) + BUNDLE_TAIL, so Bundles
+# can be assembled from entries serialized elsewhere (in another process, a shard at a time).
+BUNDLE_HEAD = b'{"resourceType":"Bundle","type":"transaction","entry":['
+BUNDLE_TAIL = b"]}"
 # Large writes: NDJSON output is written at tens of megabytes a second.
 _WRITE_BUFFER = 1 << 20
 
@@ -42,6 +47,28 @@ def transaction(resources: Iterable[Resource]) -> Bundle:
             for resource in resources
         ],
     }
+
+
+def entry_bytes(resource: Resource, body: bytes) -> bytes:
+    """The serialized Bundle entry of `transaction` for a resource whose serialization is
+    `body`: the resource is serialized once, for its entry and its NDJSON line alike."""
+    resource_id = resource["id"]
+    return b"".join(
+        (
+            b'{"fullUrl":',
+            orjson.dumps(f"urn:uuid:{resource_id}"),
+            b',"resource":',
+            body,
+            b',"request":{"method":"PUT","url":',
+            orjson.dumps(f"{resource['resourceType']}/{resource_id}"),
+            b"}}",
+        )
+    )
+
+
+def bundle_bytes(entries: Iterable[bytes]) -> bytes:
+    """The serialized transaction Bundle of serialized entries (`entry_bytes`)."""
+    return b"".join((BUNDLE_HEAD, b",".join(entries), BUNDLE_TAIL))
 
 
 def batched(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
@@ -78,18 +105,38 @@ class OutputWriter:
         if self._bundle_dir is not None:
             (self._bundle_dir / f"{name}.json").write_bytes(body)
 
+    @property
+    def bundles(self) -> bool:
+        """Whether Bundles are kept."""
+        return self._bundle_dir is not None
+
+    @property
+    def ndjson(self) -> bool:
+        """Whether resources are written as NDJSON."""
+        return self._ndjson
+
     def write_resources(self, resources: Iterable[Resource]) -> None:
         """Append resources to `<ResourceType>.ndjson`, one JSON document a line."""
         if not self._ndjson:
             return
-        streams = self._streams
         for resource in resources:
-            resource_type = resource["resourceType"]
-            stream = streams.get(resource_type)
-            if stream is None:
-                path = self.directory / f"{resource_type}.ndjson"
-                stream = streams[resource_type] = path.open("wb", buffering=_WRITE_BUFFER)
-            stream.write(orjson.dumps(resource, option=orjson.OPT_APPEND_NEWLINE))
+            self._stream(resource["resourceType"]).write(orjson.dumps(resource, option=orjson.OPT_APPEND_NEWLINE))
+
+    def write_lines(self, lines: dict[str, list[bytes]]) -> None:
+        """Append chunks of serialized NDJSON lines (newlines included) to `<ResourceType>.ndjson`, per type."""
+        if not self._ndjson:
+            return
+        for resource_type, chunks in lines.items():
+            stream = self._stream(resource_type)
+            for chunk in chunks:
+                stream.write(chunk)
+
+    def _stream(self, resource_type: str) -> BinaryIO:
+        stream = self._streams.get(resource_type)
+        if stream is None:
+            path = self.directory / f"{resource_type}.ndjson"
+            stream = self._streams[resource_type] = path.open("wb", buffering=_WRITE_BUFFER)
+        return stream
 
     def close(self) -> None:
         for stream in self._streams.values():

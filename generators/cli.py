@@ -9,6 +9,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import Callable, Coroutine, Iterator
+from contextlib import closing
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -21,12 +22,13 @@ from rich.table import Table
 
 from generators.auth import TokenError
 from generators.bundles import DEFAULT_BATCH_SIZE, OutputWriter
-from generators.demo import DEMO_BATCH_SIZE, demo_records
-from generators.pipeline import RunReport, outgoing_bundles
-from generators.records import RecordGenerator
+from generators.pipeline import ImmunizationRun, RunReport, immunization_bundles, outgoing_bundles
 from generators.settings import GeneratorSettings, Province
-from generators.targets import fhir_target, is_empty
 from generators.uploader import DEFAULT_FAILED_DIR, FAILURES_FILE, BundleUploader, Outgoing, UploadPolicy
+
+# `generators.targets` (the embedded store: SQLAlchemy and the gateway) and `generators.demo`
+# are imported by the commands that use them: together they take longer to import than a
+# dry run of twenty thousand records takes to run.
 
 app = typer.Typer(
     help="Synthetic FHIR data: BC/ON immunization records, the demo dataset, and their upload.",
@@ -45,6 +47,7 @@ def _in_place_of(setting: str) -> str:
     return f"{field.description} Default: ${setting.upper()}, else {field.default}."
 
 
+Workers = Annotated[int, typer.Option(min=1, max=64, help="Processes making records; the records do not depend on it.")]
 FhirUrl = Annotated[str | None, typer.Option(help=_in_place_of("fhir_url"))]
 SystemBase = Annotated[str | None, typer.Option(help=_in_place_of("identifier_system_base"))]
 Concurrency = Annotated[int, typer.Option(min=1, max=64, help="Bundles in flight at once.")]
@@ -78,6 +81,7 @@ def immunizations(
     retries: Retries = 5,
     failed_dir: FailedDir = DEFAULT_FAILED_DIR,
     system_base: SystemBase = None,
+    workers: Workers = 1,
 ) -> None:
     """Make COUNT synthetic immunization records of a province and upload them as transaction Bundles.
 
@@ -88,22 +92,21 @@ def immunizations(
     settings = _settings(pt=province, num_records=count, fhir_url=fhir_url, identifier_system_base=system_base)
     if seed is None:
         seed = secrets.randbelow(2**31)
-    today = reference_date or date.today()
-    province_code = settings.pt.value
-    generator = RecordGenerator(province_code, seed, today, system_base=settings.identifier_system_base)
+    run = ImmunizationRun(
+        settings.pt.value,
+        seed,
+        reference_date or date.today(),
+        settings.identifier_system_base,
+        settings.num_records,
+    )
     report = RunReport()
     writer = OutputWriter(out) if out is not None else None
     try:
-        bundles = outgoing_bundles(
-            generator.records(settings.num_records),
-            batch_size=batch_size,
-            name_prefix=f"{province_code}-seed{seed}",
-            report=report,
-            writer=writer,
-        )
+        bundles = immunization_bundles(run, batch_size=batch_size, report=report, writer=writer, workers=workers)
         total_bundles = -(-settings.num_records // batch_size)
         policy = UploadPolicy(concurrency=concurrency, attempts=retries + 1, failed_dir=failed_dir)
-        _run(bundles, total_bundles, None if dry_run else settings, policy, report)
+        with closing(bundles):
+            _run(bundles, total_bundles, None if dry_run else settings, policy, report)
     finally:
         if writer is not None:
             writer.close()
@@ -125,6 +128,9 @@ def demo(
 
     `--fhir-url embedded` loads it into the embedded store at EMBEDDED_DATABASE_URL.
     """
+    from generators.demo import DEMO_BATCH_SIZE, demo_records
+    from generators.targets import is_empty
+
     settings = _settings(fhir_url=fhir_url, identifier_system_base=system_base)
     if if_empty and not _run_async(is_empty(settings.fhir_url, settings.fhir_auth())):
         console.print("The FHIR server already holds patients: no demo data loaded.")
@@ -202,6 +208,18 @@ def _error(message: str) -> None:
     console.print(message, style="red", markup=False, soft_wrap=True)
 
 
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+
+
 def _run(
     bundles: Iterator[Outgoing],
     total: int | None,
@@ -212,15 +230,8 @@ def _run(
 ) -> None:
     """Make every Bundle and upload it to the FHIR server `target` configures (None: a dry
     run), with a progress bar."""
-    columns = (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
     started = time.perf_counter()
-    with Progress(*columns, console=console, transient=True) as progress:
+    with _progress() as progress:
         task = progress.add_task("bundles (dry run)" if target is None else "bundles", total=total)
 
         def done(bundle: Outgoing, stored: bool) -> None:
@@ -243,6 +254,8 @@ async def _upload(
     report: RunReport,
     on_done: Callable[[Outgoing, bool], None],
 ) -> None:
+    from generators.targets import fhir_target
+
     async with fhir_target(settings.fhir_url) as (base_url, transport):
         uploader = BundleUploader(base_url, policy, transport=transport, auth=settings.fhir_auth())
         try:

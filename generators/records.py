@@ -6,20 +6,35 @@ the API reads it back like any patient it created; the generator then adds what 
 knows, as documented extensions: consent status, ethnicity, risk factors, and the
 preferred language (`communication`). A second identifier, the patient's UUID (which is
 also its resource id and its Bundle fullUrl), sits beside the provincial health number.
+
+Records are cut into shards (`generators.shards`): record n is made from its shard's
+random stream, advanced through the shard's earlier records, and its ids and health
+number depend on n alone. So the n-th record of a seed is the same whatever the count
+asked for, the first record asked for, or the number of processes making them.
+
+The mapper validates a pydantic model per patient, which costs more than making the rest
+of the record. So the Patient is built here as the dict the mapper would return for the
+same fields, its constant parts (identifier type and system, name-key system) taken from
+the mapper's output for a template patient; tests hold the two equal.
 """
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from itertools import islice
 from random import Random
 from typing import Any
 
 from generators import catalog
 from generators.bundles import Record, Resource, urn
-from generators.clinical import EARLIEST_AGE_DAYS, ClinicalFactory
-from generators.identifiers import HealthNumbers, UuidSource
+from generators.identifiers import HealthNumbers, RecordIds
 from generators.places import CITIES, STREET_TYPES, phone_number, postal_code
-from generators.pools import draw_pools
+from generators.pools import NamePools, draw_pools
+from generators.shards import SHARD_SIZE, shard_random
+from generators.vaccinations import EARLIEST_AGE_DAYS, ClinicalFactory, iso_date
 from mappers import patient as patient_mapper
+from mappers.name_keys import name_keys
 
 DEFAULT_SYSTEM_BASE = "https://fhir-gateway.dev"
 UUID_SYSTEM = "urn:ietf:rfc:3986"
@@ -40,12 +55,51 @@ def _coding(system: str, code: str, display: str) -> dict[str, str]:
     return {"system": system, "code": code, "display": display}
 
 
+@dataclass(frozen=True)
+class _Name:
+    """A pool name with what a record needs of it: its e-mail mailbox and its name keys
+    (as ranks in the sorted list of every pool name's keys: ints sort faster than text)."""
+
+    text: str
+    mailbox: str
+    keys: frozenset[int]
+
+
+@dataclass(frozen=True)
+class _NameParts:
+    female_given: tuple[_Name, ...]
+    male_given: tuple[_Name, ...]
+    family: tuple[_Name, ...]
+    streets: tuple[str, ...]
+    # One shared `meta.tag` entry per name key, in key order.
+    key_tags: tuple[dict[str, str], ...]
+
+
+@cache
+def _name_parts(seed: int, system_base: str) -> _NameParts:
+    pools: NamePools = draw_pools(seed)
+    key_system = patient_mapper.name_key_system(system_base)
+    keys_of = {name: name_keys(name) for name in (*pools.female_given, *pools.male_given, *pools.family)}
+    ordered = sorted({key for keys in keys_of.values() for key in keys})
+    rank = {key: position for position, key in enumerate(ordered)}
+    names = {name: _Name(name, _mailbox(name), frozenset(rank[key] for key in keys)) for name, keys in keys_of.items()}
+    key_tags = tuple({"system": key_system, "code": key} for key in ordered)
+    return _NameParts(
+        female_given=tuple(names[name] for name in pools.female_given),
+        male_given=tuple(names[name] for name in pools.male_given),
+        family=tuple(names[name] for name in pools.family),
+        streets=pools.streets,
+        key_tags=key_tags,
+    )
+
+
 class RecordGenerator:
     """Generates the records of one province from one seed.
 
-    `reference_date` is "today" for the records: nothing happens after it. Records come
-    out in order; the n-th record of a seed is the same whatever the count asked for.
-    Resources share prebuilt parts (codings, extensions), so they are to be read, not changed.
+    `reference_date` is "today" for the records: nothing happens after it. The record at
+    index n is the same whatever the count, the start or the shard it is made in.
+    Resources share prebuilt parts (codings, extensions, tags), so they are to be read,
+    not changed.
     """
 
     def __init__(
@@ -62,15 +116,13 @@ class RecordGenerator:
         self.province = province
         self.system_base = system_base
         # The province is part of the seed: BC and ON runs of one seed share no ids.
-        self._rng = Random(f"{province}:{seed}")
-        self._pools = pools = draw_pools(seed)
-        self._next_id = UuidSource(self._rng)
-        self._health_numbers = HealthNumbers(province, self._rng)
+        self.seed_text = f"{province}:{seed}"
+        run_rng = Random(self.seed_text)
+        self._ids = RecordIds(run_rng)
+        self._health_numbers = HealthNumbers(province, run_rng)
+        self._names = _name_parts(seed, system_base)
         self._today = reference_date.toordinal()
         self._cities = CITIES[province]
-        self._mailboxes = {
-            name: _mailbox(name) for pool in (pools.female_given, pools.male_given, pools.family) for name in pool
-        }
         self._meta = {"tag": [SYNTHETIC_TAG]}
         self._clinical = ClinicalFactory(system_base, self._meta)
         self._languages = tuple(
@@ -80,78 +132,132 @@ class RecordGenerator:
         self._consents = self._extensions("consent-status", catalog.CONSENT_STATE, catalog.CONSENT_STATES)
         self._ethnicities = self._extensions("ethnicity", f"{system_base}/CodeSystem/ethnicity", catalog.ETHNICITIES)
         self._risk_factors = self._extensions("risk-factor", catalog.SNOMED, catalog.RISK_FACTORS)
+        insurance = self._template()["identifier"][0]
+        self._insurance_type, self._insurance_system = insurance["type"], insurance["system"]
+        self._cursor: Iterator[Record] | None = None
 
-    def records(self, count: int) -> Iterator[Record]:
-        """The next `count` records."""
-        for _ in range(count):
-            yield self.record()
+    def records(self, count: int, start: int = 0) -> Iterator[Record]:
+        """The records with indexes start to start + count - 1, in order."""
+        return islice(self._from(start), count)
 
     def record(self) -> Record:
-        """The next record: the Patient first, then its Immunizations, then its allergy (BC)."""
-        rng = self._rng
+        """The record after the last one this method returned (the first: record 0)."""
+        if self._cursor is None:
+            self._cursor = self._from(0)
+        return next(self._cursor)
+
+    def _from(self, start: int) -> Iterator[Record]:
+        """Every record from index `start` on."""
+        shard = start // SHARD_SIZE
+        while True:
+            rng = shard_random(self.seed_text, shard)
+            first = shard * SHARD_SIZE
+            # A shard's records come from one stream: the ones before `start` are made
+            # (and dropped) to bring it where record `start` begins.
+            for index in range(first, max(first, start)):
+                self._record(rng, index)
+            for index in range(max(first, start), first + SHARD_SIZE):
+                yield self._record(rng, index)
+            shard += 1
+
+    def _record(self, rng: Random, index: int) -> Record:
+        """Record `index`: the Patient first, then its Immunizations, then its allergy (BC)."""
         today = self._today
-        patient_id = self._next_id()
+        stem = self._ids.stem(index)
+        patient_id = f"{stem}0"
         birth_day = today - EARLIEST_AGE_DAYS - int(rng.random() * (_OLDEST_DAYS - EARLIEST_AGE_DAYS))
-        patient = self._patient(rng, patient_id, birth_day)
+        patient = self._patient(rng, index, patient_id, birth_day)
         patient_ref = {"reference": urn(patient_id)}
-        count = 2 if rng.random() < _TWO_IMMUNIZATIONS_RATE else 1
-        ids = [self._next_id() for _ in range(count)]
+        if rng.random() < _TWO_IMMUNIZATIONS_RATE:
+            ids, allergy_id = [f"{stem}1", f"{stem}2"], f"{stem}3"
+        else:
+            ids, allergy_id = [f"{stem}1"], f"{stem}2"
         record: Record = [patient]
         record += self._clinical.immunizations(rng, ids, patient_ref, self.province, birth_day, today)
         if self.province == "BC":
-            record.append(self._clinical.allergy(rng, self._next_id(), patient_ref, birth_day, today))
+            record.append(self._clinical.allergy(rng, allergy_id, patient_ref, birth_day, today))
         return record
 
-    def _patient(self, rng: Random, patient_id: str, birth_day: int) -> Resource:
-        pools = self._pools
-        draw = rng.random()
+    def _patient(self, rng: Random, index: int, patient_id: str, birth_day: int) -> Resource:
+        # Picks are inlined (`pool[int(random() * len(pool))]`): a call each would cost a
+        # tenth of the patient.
+        random = rng.random
+        names = self._names
+        draw = random()
         gender = "female" if draw < 0.49 else "male" if draw < 0.98 else "other"
         # Names follow the gender; a patient of another gender gets either kind.
-        given_pool = pools.female_given if draw < 0.49 or draw >= 0.99 else pools.male_given
-        mailboxes = self._mailboxes
-        given = _pick(rng, given_pool)
-        mailbox = mailboxes[given]
-        if rng.random() < _MIDDLE_NAME_RATE:
-            middle = _pick(rng, given_pool)
-            given, mailbox = f"{given} {middle}", f"{mailbox}{mailboxes[middle]}"
-        family = _pick(rng, pools.family)
-        city = _pick(rng, self._cities)
-        street = f"{1 + int(rng.random() * 9999)} {_pick(rng, pools.streets)} {_pick(rng, STREET_TYPES)}"
-        domain = patient_mapper.Patient.model_validate(
-            {
-                "id": patient_id,
-                "province": self.province,
-                "insurance_no": self._health_numbers(),
-                "given_name": given,
-                "family_name": family,
-                "birth_date": date.fromordinal(birth_day),
-                "gender": gender,
-                "phone": phone_number(rng, city),
-                "email": f"{mailbox}.{mailboxes[family]}@{_pick(rng, _EMAIL_DOMAINS)}",
-                "address": {
+        given_pool = names.female_given if draw < 0.49 or draw >= 0.99 else names.male_given
+        first = given_pool[int(random() * len(given_pool))]
+        if random() < _MIDDLE_NAME_RATE:
+            middle = given_pool[int(random() * len(given_pool))]
+            given = [first.text, middle.text]
+            mailbox = f"{first.mailbox}{middle.mailbox}"
+            keys = first.keys | middle.keys
+        else:
+            given, mailbox, keys = [first.text], first.mailbox, first.keys
+        families = names.family
+        family = families[int(random() * len(families))]
+        cities = self._cities
+        city = cities[int(random() * len(cities))]
+        streets = names.streets
+        street = (
+            f"{1 + int(random() * 9999)} {streets[int(random() * len(streets))]} "
+            f"{STREET_TYPES[int(random() * len(STREET_TYPES))]}"
+        )
+        phone = phone_number(rng, city)
+        email = f"{mailbox}.{family.mailbox}@{_EMAIL_DOMAINS[int(random() * len(_EMAIL_DOMAINS))]}"
+        # What `mappers.patient.to_fhir` makes of these fields, key for key and in its
+        # order. A name's keys are its words' keys (name_keys works word by word), so the
+        # keys of the given names and the family name are the union of each name's.
+        key_tags = names.key_tags
+        tags = [key_tags[key] for key in sorted(keys | family.keys)]
+        tags.append(SYNTHETIC_TAG)
+        resource: Resource = {
+            "resourceType": "Patient",
+            "id": patient_id,
+            "meta": {"tag": tags},
+            "identifier": [
+                {
+                    "type": self._insurance_type,
+                    "system": self._insurance_system,
+                    "value": self._health_numbers.at(index),
+                },
+                {"system": UUID_SYSTEM, "value": f"urn:uuid:{patient_id}"},
+            ],
+            "name": [{"use": "official", "family": family.text, "given": given}],
+            "telecom": [{"system": "phone", "value": phone}, {"system": "email", "value": email}],
+            "gender": gender,
+            "birthDate": iso_date(birth_day),
+            "address": [
+                {
                     "line": [street],
                     "city": city.name,
-                    "province": self.province,
-                    "postal_code": postal_code(rng, city),
+                    "state": self.province,
+                    "postalCode": postal_code(rng, city),
                     "country": "CA",
-                },
-            }
-        )
-        resource = patient_mapper.to_fhir(domain, system_base=self.system_base)
-        resource.setdefault("meta", {}).setdefault("tag", []).append(SYNTHETIC_TAG)
-        resource["identifier"].append({"system": UUID_SYSTEM, "value": urn(patient_id)})
-        extensions = [_pick(rng, self._consents), _pick(rng, self._ethnicities)]
+                }
+            ],
+        }
+        consents, ethnicities, risks = self._consents, self._ethnicities, self._risk_factors
+        extensions = [consents[int(random() * len(consents))], ethnicities[int(random() * len(ethnicities))]]
         # No, one or two distinct risk factors.
-        risks = self._risk_factors
-        draw = rng.random() * 3
+        draw = random() * 3
         if draw >= 1:
-            first = int((draw - int(draw)) * len(risks))
-            extensions.append(risks[first])
+            first_risk = int((draw - int(draw)) * len(risks))
+            extensions.append(risks[first_risk])
             if draw >= 2:
-                extensions.append(risks[(first + 1 + int(rng.random() * (len(risks) - 1))) % len(risks)])
+                extensions.append(risks[(first_risk + 1 + int(random() * (len(risks) - 1))) % len(risks)])
         resource["extension"] = extensions
-        resource["communication"] = _pick(rng, self._languages)
+        languages = self._languages
+        resource["communication"] = languages[int(random() * len(languages))]
         return resource
+
+    def _template(self) -> Resource:
+        """The mapper's Patient for a patient of the province with a health number."""
+        domain = patient_mapper.Patient(
+            province=self.province, insurance_no=self._health_numbers.at(0), given_name="A", family_name="B"
+        )
+        return patient_mapper.to_fhir(domain, system_base=self.system_base)
 
     def _extensions(self, name: str, system: str, codes: tuple[tuple[str, str], ...]) -> tuple[dict[str, Any], ...]:
         """One prebuilt extension per code of `{base}/StructureDefinition/<name>`."""
@@ -160,10 +266,6 @@ class RecordGenerator:
             {"url": url, "valueCodeableConcept": {"coding": [_coding(system, code, display)], "text": display}}
             for code, display in codes
         )
-
-
-def _pick(rng: Random, choices: tuple[Any, ...]) -> Any:
-    return choices[int(rng.random() * len(choices))]
 
 
 def _mailbox(name: str) -> str:

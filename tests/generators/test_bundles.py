@@ -5,8 +5,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from generators.bundles import OutputWriter, batched, bundle_of
-from generators.records import RecordGenerator
+from generators.bundles import OutputWriter, batched, bundle_bytes, bundle_of, entry_bytes, transaction
+from generators.pipeline import ImmunizationRun, RunReport, immunization_bundles, outgoing_bundles
+from generators.records import DEFAULT_SYSTEM_BASE, RecordGenerator
+from generators.shards import SHARD_SIZE
 from tests.generators.conftest import TODAY
 
 
@@ -54,3 +56,30 @@ def test_the_writer_keeps_bundles_as_json_and_resources_as_ndjson_per_type(tmp_p
         "Patient.ndjson",
         "bundles",
     ]
+
+
+def test_bundles_assembled_from_serialized_entries_are_the_serialized_bundles() -> None:
+    resources = [resource for record in RecordGenerator("ON", 3, TODAY).records(20) for resource in record]
+    resources.append({"resourceType": "Basic", "id": 'needs "escaping" \\'})
+
+    entries = [entry_bytes(resource, orjson.dumps(resource)) for resource in resources]
+
+    assert bundle_bytes(entries) == orjson.dumps(transaction(resources))
+    assert bundle_bytes([]) == orjson.dumps(transaction([]))
+
+
+@pytest.mark.parametrize("batch_size", [1, 50, 300, 999, 1000])
+def test_a_run_is_cut_into_bundles_of_the_batch_size_straddling_shards_or_not(batch_size: int) -> None:
+    count = SHARD_SIZE + 1001
+    run = ImmunizationRun("BC", 3, TODAY, DEFAULT_SYSTEM_BASE, count)
+    report = RunReport()
+
+    made = list(immunization_bundles(run, batch_size=batch_size, report=report))
+
+    records = list(RecordGenerator("BC", 3, TODAY).records(count))
+    batches = list(batched(records, batch_size))
+    assert [bundle.body for bundle in made] == [orjson.dumps(bundle_of(batch)) for batch in batches]
+    assert [bundle.name for bundle in made] == [f"bc-seed3-{index:06d}" for index in range(1, len(batches) + 1)]
+    assert made == list(outgoing_bundles(records, batch_size=batch_size, name_prefix="bc-seed3", report=RunReport()))
+    assert (report.records, report.bundles) == (count, len(batches))
+    assert report.resources == {t: sum(b.resource_counts.get(t, 0) for b in made) for t in report.resources}

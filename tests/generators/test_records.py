@@ -6,15 +6,16 @@ from collections import Counter
 from datetime import date
 from functools import cache
 
+import orjson
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import BaseModel
 
 from generators.catalog import CVX, SNOMED
 from generators.places import CITIES
-from generators.records import UUID_SYSTEM, RecordGenerator
+from generators.records import SYNTHETIC_TAG, UUID_SYSTEM, RecordGenerator
 from mappers import health_numbers
-from mappers.patient import PROVINCE_HEALTH_NUMBER_SYSTEMS, to_domain
+from mappers.patient import PROVINCE_HEALTH_NUMBER_SYSTEMS, Patient, to_domain, to_fhir
 from tests.generators.conftest import TODAY
 
 RECORDS_PER_PROVINCE = 5_000
@@ -94,6 +95,45 @@ def test_the_patient_is_the_gateways_own_mapping_plus_the_generators_extras(prov
     extension_names = {extension["url"].rsplit("/", 1)[1] for extension in patient["extension"]}
     assert {"consent-status", "ethnicity"} <= extension_names <= {"consent-status", "ethnicity", "risk-factor"}
     assert patient["communication"][0]["language"]["coding"][0]["system"] == "urn:ietf:bcp:47"
+
+
+@pytest.mark.parametrize("province", ["BC", "ON"])
+@pytest.mark.parametrize("system_base", ["https://fhir-gateway.dev", "https://example.org/fhir"])
+def test_the_patient_is_exactly_what_the_mapper_makes_of_its_fields_plus_the_extras(
+    province: str, system_base: str
+) -> None:
+    # Across a shard boundary, with and without middle names: key for key, in the same order.
+    for record in RecordGenerator(province, 3, TODAY, system_base=system_base).records(300, start=850):
+        patient = record[0]
+        (number, uuid) = patient["identifier"]
+        (address,) = patient["address"]
+        phone, email = (telecom["value"] for telecom in patient["telecom"])
+        fields = {
+            "id": patient["id"],
+            "province": province,
+            "insurance_no": number["value"],
+            "given_name": " ".join(patient["name"][0]["given"]),
+            "family_name": patient["name"][0]["family"],
+            "birth_date": patient["birthDate"],
+            "gender": patient["gender"],
+            "phone": phone,
+            "email": email,
+            "address": {
+                "line": address["line"],
+                "city": address["city"],
+                "province": address["state"],
+                "postal_code": address["postalCode"],
+                "country": address["country"],
+            },
+        }
+        expected = to_fhir(Patient.model_validate(fields), system_base=system_base)
+        expected["meta"]["tag"].append(SYNTHETIC_TAG)
+        expected["identifier"].append({"system": UUID_SYSTEM, "value": f"urn:uuid:{patient['id']}"})
+        expected["extension"] = patient["extension"]
+        expected["communication"] = patient["communication"]
+
+        assert orjson.dumps(patient) == orjson.dumps(expected)
+        assert uuid == {"system": UUID_SYSTEM, "value": f"urn:uuid:{patient['id']}"}
 
 
 def test_some_patients_have_risk_factors_and_none_has_one_twice() -> None:

@@ -8,6 +8,7 @@ Dates are day ordinals (`date.toordinal()`), so date arithmetic is integer arith
 
 from bisect import bisect_right
 from datetime import date
+from functools import lru_cache
 from random import Random
 from typing import Any
 
@@ -171,8 +172,8 @@ class ClinicalFactory:
             "criticality": _pick(rng, allergy.criticalities),
             "code": parts.code,
             "patient": patient_ref,
-            "onsetDateTime": date.fromordinal(onset).isoformat(),
-            "recordedDate": date.fromordinal(recorded).isoformat(),
+            "onsetDateTime": iso_date(onset),
+            "recordedDate": iso_date(recorded),
             "reaction": [{"manifestation": manifestation, "severity": severity}],
         }
 
@@ -186,7 +187,7 @@ class ClinicalFactory:
         dose_number: int,
         performer: list[dict[str, Any]],
     ) -> Resource:
-        occurrence = date.fromordinal(day).isoformat()
+        occurrence = iso_date(day)
         resource: Resource = {
             "resourceType": "Immunization",
             "id": resource_id,
@@ -216,6 +217,12 @@ class ClinicalFactory:
         if rng.random() < FEVER_RATE:
             resource["reaction"] = [{"date": occurrence, "detail": _FEVER, "reported": True}]
         return resource
+
+
+@lru_cache(maxsize=1 << 16)
+def iso_date(day: int) -> str:
+    """The ISO date of a day ordinal; records hold a few tens of thousands of distinct days."""
+    return date.fromordinal(day).isoformat()
 
 
 def _day_between(rng: Random, first: int, last: int) -> int:
