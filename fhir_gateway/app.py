@@ -16,6 +16,7 @@ from fhir_gateway.embedded import EmbeddedStore
 from fhir_gateway.features.allergies.router import router as allergies_router
 from fhir_gateway.features.fhir_api.face import FhirFaceDispatch, fhir_face
 from fhir_gateway.features.fhir_api.router import router as fhir_router
+from fhir_gateway.features.generate.router import router as generate_router
 from fhir_gateway.features.health.router import router as health_router
 from fhir_gateway.features.immunizations.router import router as immunizations_router
 from fhir_gateway.features.interactions.router import router as interactions_router
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
         interactions_router,
         summaries_router,
         records_router,
+        generate_router,
         immunizations_router,
         allergies_router,
     ):

@@ -18,6 +18,7 @@ from pydantic import (
     EmailStr,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    Strict,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
@@ -165,3 +166,14 @@ IsoInstant = Annotated[AwareDatetime, BeforeValidator(_iso_instant)]
 PastInstant = Annotated[AwareDatetime, BeforeValidator(_iso_instant), AfterValidator(_in_the_past)]
 # A bound of a time range: a whole day, or an instant.
 IsoDateOrInstant = Annotated[AwareDatetime | date, BeforeValidator(_iso_date_or_instant)]
+
+
+def whole_number(value: Any) -> Any:
+    """A validator's step before a strict integer: JSON Schema's integers include 7.0;
+    text ("7") and true are still refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# An integer as JSON Schema has it: 7 or 7.0, never "7" nor true. (Constraints go on the
+# field, or before `Strict` in an `Annotated`, for the schema to state them.)
+JsonInteger = Annotated[int, Strict(), BeforeValidator(whole_number)]

@@ -1,4 +1,5 @@
-"""`python -m generators`: synthetic immunization records, the demo dataset, re-sending failures.
+"""`python -m generators`: synthetic immunization and clinical records, the demo dataset,
+re-sending failures.
 
 `immunizations` with no options reads the variables the original generator script read:
 `FHIR_URL`, `NUM_RECORDS` and `PT`. Every variable, authentication included, is a field of
@@ -22,6 +23,7 @@ from rich.table import Table
 
 from generators.auth import TokenError
 from generators.bundles import DEFAULT_BATCH_SIZE, OutputWriter
+from generators.clinical.formats import Format
 from generators.pipeline import ImmunizationRun, RunReport, immunization_bundles, outgoing_bundles
 from generators.settings import GeneratorSettings, Province
 from generators.uploader import DEFAULT_FAILED_DIR, FAILURES_FILE, BundleUploader, Outgoing, UploadPolicy
@@ -113,6 +115,83 @@ def immunizations(
     _summarize(report, seed=seed, out=out)
     if report.failed:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def clinical(
+    output: Annotated[Format, typer.Option("--format", help="What to write (see the README's table).")],
+    out: Annotated[Path, typer.Option(help="The directory written to.")],
+    count: Annotated[int, typer.Option(min=1, help="Patients whose records to make.")] = 1000,
+    province: Annotated[Province | None, typer.Option(case_sensitive=False, help=_in_place_of("pt"))] = None,
+    seed: Annotated[int | None, typer.Option(help="Same seed, same records, byte for byte. Default: random.")] = None,
+    reference_date: ReferenceDate = None,
+    workers: Workers = 1,
+    batch_size: Annotated[int, typer.Option(min=1, max=1000, help="fhir: patients per transaction Bundle.")] = 10,
+    system_base: SystemBase = None,
+    sender_id: Annotated[str, typer.Option(help="x12: ISA06 and GS02.")] = "FHIRGATEWAY",
+    receiver_id: Annotated[str, typer.Option(help="x12: ISA08 and GS03.")] = "SYNTHPAYER",
+    usage: Annotated[str, typer.Option(help="x12: ISA15, T (test) or P (production).")] = "T",
+    control_number: Annotated[int, typer.Option(min=1, max=999_999_999, help="x12: ISA13.")] = 1,
+    element_separator: Annotated[str, typer.Option(help="x12: between elements.")] = "*",
+    segment_terminator: Annotated[str, typer.Option(help="x12: after each segment.")] = "~",
+    component_separator: Annotated[str, typer.Option(help="x12: between components (ISA16).")] = ":",
+    repetition_separator: Annotated[str, typer.Option(help="x12: between repetitions (ISA11).")] = "^",
+    line_breaks: Annotated[bool, typer.Option(help="x12: a line break after each segment.")] = True,
+) -> None:
+    """Make COUNT patients' clinical records (diagnoses, visits, vital signs, labs,
+    prescriptions, immunizations, claims) as FHIR Bundles, NDJSON, CSV or EDI X12 834/837P.
+
+    Records are made in shards of a thousand patients, by WORKERS processes; the files are
+    byte for byte the same for the same seed whatever WORKERS is.
+    """
+    from generators.clinical.output import Job, write
+    from generators.clinical.x12 import X12Options
+
+    settings = _settings(pt=province, identifier_system_base=system_base)
+    if seed is None:
+        seed = secrets.randbelow(2**31)
+    today = reference_date or date.today()
+    x12 = None
+    if output in (Format.X12_834, Format.X12_837):
+        if usage not in ("T", "P"):
+            _error("Invalid X12 option: usage must be T or P")
+            raise typer.Exit(code=2)
+        try:
+            x12 = X12Options(
+                sender_id=sender_id,
+                receiver_id=receiver_id,
+                # Dated by the records' today, so that a seed always gives the same bytes.
+                created=datetime(today.year, today.month, today.day, 12),
+                usage=usage,  # type: ignore[arg-type]
+                element_separator=element_separator,
+                segment_terminator=segment_terminator,
+                component_separator=component_separator,
+                repetition_separator=repetition_separator,
+                line_break="\n" if line_breaks else "",
+                control_number=control_number,
+            )
+        except ValueError as error:
+            _error(f"Invalid X12 option: {error}")
+            raise typer.Exit(code=2) from error
+    job = Job(output, settings.pt.value, seed, today, settings.identifier_system_base, batch_size=batch_size, x12=x12)
+    started = time.perf_counter()
+    with _progress() as progress:
+        task = progress.add_task("patients", total=count)
+        written = write(job, count, out, workers=workers, on_shard=lambda made: progress.advance(task, made))
+    elapsed = time.perf_counter() - started
+    table = Table(title="Summary", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row("seed", str(seed))
+    table.add_row("patients", f"{written.records:,}")
+    for what, number in sorted(written.counts.items()):
+        table.add_row(what, f"{number:,}")
+    table.add_row("files", f"{len(written.files):,}")
+    table.add_row("elapsed", f"{elapsed:.2f} s")
+    if elapsed > 0:
+        table.add_row("rate", f"{written.records / elapsed:,.0f} patients/s")
+    table.add_row("written to", str(out))
+    Console().print(table)
 
 
 @app.command()

@@ -15,11 +15,13 @@ Authentication is off (`IS_LOCAL_DEV=true`, as `make run` sets it) unless a test
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import settings
 from sqlalchemy import create_engine, text
+
+from tests.x12_reading import Read, maps_loaded_once
 
 # The suite serves the gateway as `make run` does, without authentication, in this process and
 # in the ones it starts; a test of authentication configures it explicitly.
@@ -91,3 +93,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def anyio_backend() -> str:
     """Async tests (`pytest.mark.anyio`) run on asyncio, the loop uvicorn serves on."""
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def read_x12() -> Iterator[Callable[[bytes], Read]]:
+    """pyx12's reading of an interchange, its maps loaded once for the whole run."""
+    with maps_loaded_once() as read:
+        yield read

@@ -25,6 +25,13 @@ LAWFUL_TREE = {
     "mappers/__init__.py": "",
     "mappers/patient.py": "import fhir.resources\n",
     "generators/__init__.py": "import mappers.patient\nimport fhir_gateway.fhir_client\n",
+    "generators/uploader.py": "import fhir_gateway.fhir_client\n",
+    # Every module a contract forbids must exist for it to be checked.
+    **{
+        f"generators/{name}.py": ""
+        for name in ("auth", "cli", "demo", "demo_parts", "pipeline", "settings", "targets", "visits")
+    },
+    "generators/clinical/__init__.py": "import mappers\n",
     "fhir_gateway/__init__.py": "",
     "fhir_gateway/settings.py": "",
     "fhir_gateway/fhir_client.py": "",
@@ -32,6 +39,7 @@ LAWFUL_TREE = {
         "import fhir_gateway.embedded.store\n"
         "import fhir_gateway.features.health.router\n"
         "import fhir_gateway.features.notes.router\n"
+        "import fhir_gateway.features.generate.router\n"
     ),
     "fhir_gateway/embedded/__init__.py": "import fhir_gateway.embedded.store\n",
     "fhir_gateway/embedded/store.py": "import fhir_gateway.embedded.schema\n",
@@ -41,6 +49,8 @@ LAWFUL_TREE = {
     "fhir_gateway/features/health/router.py": "import fhir_gateway.fhir_client\n",
     "fhir_gateway/features/notes/__init__.py": "",
     "fhir_gateway/features/notes/router.py": "import fhir_gateway.settings\nimport mappers.patient\n",
+    "fhir_gateway/features/generate/__init__.py": "",
+    "fhir_gateway/features/generate/router.py": "import generators.clinical\n",
 }
 
 # One unlawful import per contract, keyed by the contract's section name.
@@ -48,7 +58,8 @@ VIOLATIONS = {
     "mappers-are-pure": ("mappers/patient.py", "import fhir_gateway.settings\n"),
     "embedded-store-stands-alone": ("fhir_gateway/embedded/schema.py", "import fhir_gateway.settings\n"),
     "feature-slices-independent": ("fhir_gateway/features/notes/router.py", "import fhir_gateway.features.health\n"),
-    "gateway-without-generators": ("fhir_gateway/settings.py", "import generators\n"),
+    "gateway-without-generators": ("fhir_gateway/settings.py", "import generators.uploader\n"),
+    "record-makers-stand-alone": ("generators/clinical/__init__.py", "import fhir_gateway.settings\n"),
 }
 
 

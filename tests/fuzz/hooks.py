@@ -12,7 +12,8 @@ is then refused with 422, rightly:
   receive no mail: `format: email` is syntax only;
 - `ailment_code` is in the ICD-10-CM release, and so is every code a synthetic record's
   messages hold (which must hold one); a blood pressure's systolic is above its diastolic;
-- `sort` (on the patient list) names each field once: a pattern cannot say so without lookahead.
+- `sort` (on the patient list) names each field once: a pattern cannot say so without lookahead;
+- the four X12 separators a generation request names (or leaves at their defaults) differ.
 
 Such a refusal is dropped only when the request really breaks one of these rules and every
 field the answer names is one it breaks; any other refusal of schema-valid data is reported.
@@ -27,6 +28,7 @@ from schemathesis import Case, HookContext, Response
 from schemathesis.core.failures import Failure
 from schemathesis.openapi.checks import RejectedPositiveData
 
+from fhir_gateway.features.generate.schemas import GenerateOptions
 from fhir_gateway.features.records.schemas import ICD_CODE
 from fhir_gateway.fields import CLOCK_SKEW
 from mappers import health_numbers, icd10cm
@@ -38,6 +40,7 @@ PATIENT_LIST = "GET /patients"
 INTERACTION_WRITE = "POST /interactions"
 INTERACTION_LIST = "GET /interactions"
 RECORD_WRITE = "POST /api/generate/records"
+GENERATION = "POST /api/generate/{format}"
 
 
 @schemathesis.hook
@@ -80,6 +83,8 @@ def refused_only_for_unstatable_rules(operation: str, body: object, status: int,
         broken = interaction_fields_breaking_unstatable_rules(body)
     elif operation == RECORD_WRITE:
         broken = record_fields_breaking_unstatable_rules(body)
+    elif operation == GENERATION:
+        broken = generation_fields_breaking_unstatable_rules(body)
     else:
         return False
     return refused_only_for(broken, status, problem)
@@ -137,6 +142,18 @@ def record_fields_breaking_unstatable_rules(body: object) -> set[tuple[str | int
     if not any(icd10cm.canonical(code) for codes in found for code in codes):
         broken.add(("body", "messages"))
     return broken
+
+
+def generation_fields_breaking_unstatable_rules(body: object) -> set[tuple[str | int, ...]]:
+    """Where a generation request breaks a rule no JSON Schema can state: two X12 separators alike."""
+    options = body.get("options") if isinstance(body, Mapping) else None
+    if not isinstance(options, Mapping):
+        return set()
+    separators = [
+        options.get(name, GenerateOptions.model_fields[name].default)
+        for name in ("element_separator", "segment_terminator", "component_separator", "repetition_separator")
+    ]
+    return {("body", "options")} if len(set(separators)) != len(separators) else set()
 
 
 def _unplaced_number_problem(request: object) -> str | None:

@@ -104,3 +104,13 @@ def test_only_a_list_refused_for_a_repeated_sort_field_is_dropped(sort: str, dro
     answer = {"status": 422, "errors": [{"loc": ["query", "sort"], "msg": "names a field twice"}]}
 
     assert refused_only_for_a_repeated_sort_field({"sort": sort}, 422, answer) is dropped
+
+
+def test_a_generation_refused_for_two_separators_alike_is_dropped() -> None:
+    operation = "POST /api/generate/{format}"
+    alike = {"count": 1, "options": {"element_separator": "~"}}
+    distinct = {"count": 1, "options": {"element_separator": "|"}}
+
+    assert refused_only_for_unstatable_rules(operation, alike, 422, problem("options"))
+    assert not refused_only_for_unstatable_rules(operation, distinct, 422, problem("options"))
+    assert not refused_only_for_unstatable_rules(operation, alike, 422, problem("count"))

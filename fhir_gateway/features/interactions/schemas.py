@@ -24,7 +24,15 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from fhir_gateway.fields import InsuranceNo, IsoDateOrInstant, NonBlankLine, NonBlankText, PastInstant, Shaped
+from fhir_gateway.fields import (
+    InsuranceNo,
+    IsoDateOrInstant,
+    NonBlankLine,
+    NonBlankText,
+    PastInstant,
+    Shaped,
+    whole_number,
+)
 from fhir_gateway.paging import Page, PageQuery
 from mappers import icd10cm
 from mappers.interaction import Interaction
@@ -63,11 +71,6 @@ def _metric_name(value: str) -> str:
     if not _METRIC_NAME.fullmatch(value):
         raise ValueError("must start with a letter and hold only letters, digits, '_', '.' or '-' (64 at most)")
     return value
-
-
-def _whole_number(value: Any) -> Any:
-    # JSON Schema's integers include 7.0; text ("7") is still refused.
-    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 Line = Annotated[str, NonBlankLine, Field(max_length=MAX_LINE_LENGTH), AfterValidator(_stripped)]
@@ -150,7 +153,7 @@ class InteractionIn(BaseModel):
         },
     )
     remarks: Text | None = None
-    health_status: Annotated[int, Field(ge=1, le=10), Strict(), BeforeValidator(_whole_number)] | None = Field(
+    health_status: Annotated[int, Field(ge=1, le=10), Strict(), BeforeValidator(whole_number)] | None = Field(
         None, description="How the patient is, from 1 (worst) to 10 (best).", examples=[7]
     )
     qa: list[QuestionAnswerIn] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)

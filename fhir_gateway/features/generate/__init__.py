@@ -1,0 +1,2 @@
+"""Synthetic clinical data to download: FHIR, NDJSON, CSV and EDI X12, made on request
+and streamed, never stored."""

@@ -1,0 +1,357 @@
+"""Synthetic clinical records: a patient's diagnoses, the visits each brings, and what was
+measured, drawn, prescribed and billed at each, the same for the same seed.
+
+A diagnosis drives the rest: a chronic one (hypertension, diabetes...) is followed up every
+few months from its onset and has its medication and its labs; an acute one (a sore
+throat) is one visit and resolves. Vital signs and lab values are normal unless the
+patient's diagnoses move them. Each visit's claim bills the visit and the panels drawn,
+for the diagnoses the visit addressed (the one it was for first, then the patient's other
+chronic problems of that day).
+
+The patient, their immunizations and allergy come from the immunization generator of the
+same seed, so a clinical run and an immunization run of one seed describe the same people.
+Records are made shard by shard (`generators.shards`): record n depends on the seed and n
+alone, whatever the number of workers making them.
+"""
+
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
+from datetime import date
+from functools import cache
+from itertools import accumulate
+from random import Random
+from typing import Any
+
+from generators.clinical import catalog
+from generators.clinical.catalog import Diagnosis
+from generators.clinical.model import (
+    Address,
+    ClinicalRecord,
+    Coverage,
+    LabReport,
+    Person,
+    Prescription,
+    Problem,
+    ServiceLine,
+    Visit,
+)
+from generators.records import DEFAULT_SYSTEM_BASE, RecordGenerator
+from generators.shards import SHARD_SIZE, shard_random, spans
+
+_BY_CODE = {diagnosis.icd10: diagnosis for diagnosis in catalog.DIAGNOSES}
+
+Resource = dict[str, Any]
+IdSource = Callable[[], str]
+
+_UTC_OFFSETS = {"BC": -8, "ON": -5}
+_DAYS_PER_YEAR = 365.25
+# Chronic problems are diagnosed within the last ten years; acute ones within the last
+# three, so a chart shows recent care.
+_CHRONIC_LOOKBACK = 3650
+_ACUTE_LOOKBACK = 1095
+# Follow-ups of a chronic problem come every three to six months.
+_FOLLOW_UP_GAP = (90, 180)
+_LAB_AT_FOLLOW_UP_RATE = 0.5
+_PROBLEMS_PER_PATIENT = ((1, 0.5), (2, 0.85), (3, 1.0))
+_CLINIC_OPENS, _CLINIC_CLOSES = 8 * 60, 17 * 60
+_MAX_DIAGNOSES = 12
+# A chart holds at most this many visits, so that a shard's claims (SHARD_SIZE patients')
+# fit the one 837 transaction set the implementation guide allows them (5000 claims).
+MAX_VISITS = 5
+_PLAN_CODE = "HLT"
+# An id is 36 characters: a per-seed prefix, then the record's index and the resource's
+# place in it, so ids depend on the record alone.
+_INDEX_DIGITS = 9
+_PLACES = tuple(f"{place:03x}" for place in range(16**3))
+
+
+class ClinicalGenerator:
+    """Generates the clinical records of one province from one seed; `reference_date` is
+    "today" for them: nothing happens after it."""
+
+    def __init__(
+        self, province: str, seed: int, reference_date: date, *, system_base: str = DEFAULT_SYSTEM_BASE
+    ) -> None:
+        self._people = RecordGenerator(province, seed, reference_date, system_base=system_base)
+        self.province = province = self._people.province
+        self.system_base = system_base
+        self._seed_text = f"clinical:{province}:{seed}"
+        bits = f"{Random(self._seed_text).getrandbits(80):020x}"
+        variant = "89ab"[int(bits[16], 16) % 4]
+        self._id_prefix = f"{bits[:8]}-{bits[8:12]}-4{bits[13:16]}-{variant}{bits[17:20]}-"
+        self._today = reference_date.toordinal()
+        self._payer = catalog.PAYERS[province]
+        self._providers = catalog.clinic_providers(province)
+        self._group = f"{province}{seed % 100000:05d}"
+        self._offset = _UTC_OFFSETS[province]
+        self._weights = tuple(accumulate(diagnosis.weight for diagnosis in catalog.DIAGNOSES))
+
+    def records(self, count: int, start: int = 0, *, care: bool = True) -> Iterator[ClinicalRecord]:
+        """The records with indices `start` .. `start + count - 1`.
+
+        Without `care`, records hold the person, their coverage and clinic only (what an
+        enrolment file needs), made much faster; those parts are the same either way,
+        since they are drawn from a random stream of their own.
+        """
+        for span in spans(count, start):
+            first = span.shard * SHARD_SIZE
+            care_rng = shard_random(self._seed_text, span.shard)
+            enrolment_rng = shard_random(f"{self._seed_text}:enrolment", span.shard)
+            people = self._people.records(span.stop - first, first)
+            for index, resources in enumerate(people, start=first):
+                # Records before `start` are made too: the random streams must pass through them.
+                record = self._record(enrolment_rng, care_rng if care else None, index, resources)
+                if index >= span.start:
+                    yield record
+
+    def _record(
+        self, enrolment_rng: Random, care_rng: Random | None, index: int, resources: list[Resource]
+    ) -> ClinicalRecord:
+        patient = resources[0]
+        person = _person(patient)
+        birth_day = person.birth_date.toordinal()
+        provider = self._providers[int(enrolment_rng.random() * len(self._providers))]
+        coverage_start = max(birth_day, self._today - int(enrolment_rng.random() * _CHRONIC_LOOKBACK) - 365)
+        coverage = Coverage(self._payer, self._group, _PLAN_CODE, date.fromordinal(coverage_start))
+        problems: tuple[Problem, ...] = ()
+        visits: tuple[Visit, ...] = ()
+        if care_rng is not None:
+            prefix = f"{self._id_prefix}{index:0{_INDEX_DIGITS}x}"
+            next_id = map(prefix.__add__, _PLACES).__next__
+
+            problems, diagnoses = self._problems(care_rng, birth_day, next_id)
+            visits = self._visits(care_rng, problems, diagnoses, birth_day, index, next_id)
+        # The immunization generator refers by urn:uuid inside its Bundles; the clinical
+        # record refers by type and id, which holds in Bundles and in NDJSON alike.
+        reference = {"reference": f"Patient/{person.patient_id}"}
+        for resource in resources[1:]:
+            resource["patient"] = reference
+        return ClinicalRecord(
+            index=index,
+            person=person,
+            coverage=coverage,
+            provider=provider,
+            visits=visits,
+            resources=tuple(resources),
+            problems=problems,
+            utc_offset_hours=self._offset,
+        )
+
+    def _problems(
+        self, rng: Random, birth_day: int, next_id: IdSource
+    ) -> tuple[tuple[Problem, ...], tuple[Diagnosis, ...]]:
+        """One to three distinct diagnoses the patient was old enough for, with their onsets."""
+        age_today = (self._today - birth_day) / _DAYS_PER_YEAR
+        draw = rng.random()
+        wanted = next(count for count, below in _PROBLEMS_PER_PATIENT if draw < below)
+        chosen: list[Diagnosis] = []
+        for _ in range(wanted * 3):
+            pick = catalog.DIAGNOSES[bisect_right(self._weights, rng.random() * self._weights[-1])]
+            if pick.min_age <= age_today and pick not in chosen:
+                chosen.append(pick)
+                if len(chosen) == wanted:
+                    break
+        if not chosen:
+            # The youngest patients have an upper respiratory infection, which any age can.
+            chosen.append(next(d for d in catalog.DIAGNOSES if d.min_age <= age_today))
+        problems = []
+        for diagnosis in chosen:
+            earliest = birth_day + int(diagnosis.min_age * _DAYS_PER_YEAR) + 1
+            lookback = _CHRONIC_LOOKBACK if diagnosis.chronic else _ACUTE_LOOKBACK
+            earliest = max(earliest, self._today - lookback)
+            onset = earliest + int(rng.random() * max(1, self._today - earliest))
+            abatement = None
+            if not diagnosis.chronic and onset + 21 <= self._today:
+                abatement = date.fromordinal(onset + 7 + int(rng.random() * 14))
+            problems.append(Problem(next_id(), diagnosis.icd10, diagnosis.chronic, date.fromordinal(onset), abatement))
+        return tuple(problems), tuple(chosen)
+
+    def _visits(
+        self,
+        rng: Random,
+        problems: tuple[Problem, ...],
+        diagnoses: tuple[Diagnosis, ...],
+        birth_day: int,
+        index: int,
+        next_id: IdSource,
+    ) -> tuple[Visit, ...]:
+        planned: list[tuple[int, int, bool]] = []  # (day, problem, first visit for it)
+        for number, (problem, diagnosis) in enumerate(zip(problems, diagnoses, strict=True)):
+            day = problem.onset.toordinal()
+            low, high = diagnosis.visits
+            for visit in range(low + int(rng.random() * (high - low + 1))):
+                if day > self._today:
+                    break
+                planned.append((day, number, visit == 0))
+                day += _FOLLOW_UP_GAP[0] + int(rng.random() * (_FOLLOW_UP_GAP[1] - _FOLLOW_UP_GAP[0]))
+        planned.sort()
+        if len(planned) > MAX_VISITS:
+            # Every problem keeps its first visit; follow-ups fill what is left, earliest first.
+            firsts = [visit for visit in planned if visit[2]]
+            follow_ups = [visit for visit in planned if not visit[2]][: MAX_VISITS - len(firsts)]
+            planned = sorted(firsts + follow_ups)
+        visits = []
+        for claim_number, (day, number, first) in enumerate(planned, start=1):
+            problem, diagnosis = problems[number], diagnoses[number]
+            # What else the patient is being treated for that day is addressed too.
+            others = [
+                other
+                for other in range(len(problems))
+                if other != number and problems[other].chronic and problems[other].onset.toordinal() <= day
+            ]
+            addressed = [number, *others][:_MAX_DIAGNOSES]
+            visits.append(
+                self._visit(
+                    rng, day, addressed, first, problems, diagnoses, birth_day, f"{index}-{claim_number}", next_id
+                )
+            )
+        return tuple(visits)
+
+    def _visit(
+        self,
+        rng: Random,
+        day: int,
+        addressed: list[int],
+        first: bool,
+        problems: tuple[Problem, ...],
+        diagnoses: tuple[Diagnosis, ...],
+        birth_day: int,
+        claim_stem: str,
+        next_id: IdSource,
+    ) -> Visit:
+        main = diagnoses[addressed[0]]
+        age = (day - birth_day) / _DAYS_PER_YEAR
+        encounter_id = next_id()
+        vitals = self._vitals(rng, [diagnoses[number] for number in addressed], age, next_id)
+        drawn = first or rng.random() < _LAB_AT_FOLLOW_UP_RATE
+        panels = main.panels if drawn else ()
+        labs = tuple(
+            self._lab(rng, catalog.PANELS[panel], [diagnoses[n] for n in addressed], next_id) for panel in panels
+        )
+        prescriptions = ()
+        if first and main.medication is not None:
+            prescriptions = (
+                Prescription(next_id(), main.medication, problems[addressed[0]].condition_id, main.chronic),
+            )
+        lines = (_visit_line(main, age, len(addressed)), *_lab_lines(panels))
+        start = _CLINIC_OPENS + 15 * int(rng.random() * ((_CLINIC_CLOSES - _CLINIC_OPENS) // 15))
+        return Visit(
+            encounter_id=encounter_id,
+            claim_id=claim_stem,
+            day=date.fromordinal(day),
+            diagnoses=tuple(problems[number].code for number in addressed),
+            lines=lines,
+            start_minute=start,
+            minutes=15 + 5 * int(rng.random() * 4),
+            condition_ids=tuple(problems[number].condition_id for number in addressed),
+            vitals=vitals,
+            labs=labs,
+            prescriptions=prescriptions,
+        )
+
+    @staticmethod
+    def _vitals(
+        rng: Random, addressed: list[Diagnosis], age: float, next_id: IdSource
+    ) -> tuple[tuple[str, float, str], ...]:
+        pressure_id = next_id()
+        random = rng.random
+        measured = [
+            (name, round(low + random() * spread, digits), pressure_id if shared else next_id())
+            for name, low, spread, digits, shared in _vital_draws(tuple(diagnosis.icd10 for diagnosis in addressed))
+        ]
+        height, weight = _body(rng, age)
+        measured.append(("height_cm", height, next_id()))
+        measured.append(("weight_kg", weight, next_id()))
+        return tuple(measured)
+
+    @staticmethod
+    def _lab(rng: Random, panel: catalog.LabPanel, addressed: list[Diagnosis], next_id: IdSource) -> LabReport:
+        moved: dict[str, tuple[float, float]] = {}
+        for diagnosis in reversed(addressed):
+            moved.update(diagnosis.labs)
+        values = []
+        for test in panel.tests:
+            low, high = moved.get(test.loinc, (test.low, test.high))
+            value = low + rng.random() * (high - low)
+            values.append(round(value, test.decimals) if test.decimals else float(round(value)))
+        report_id = next_id()
+        return LabReport(report_id, panel.loinc, tuple(next_id() for _ in panel.tests), tuple(values))
+
+
+@cache
+def _vital_draws(addressed: tuple[str, ...]) -> tuple[tuple[str, float, float, int | None, bool], ...]:
+    """The vital signs measured at a visit for these diagnoses: name, the range drawn from
+    (low, spread; the principal diagnosis prevails), the decimals kept (None: an integer)
+    and whether it is half of the blood pressure (one Observation for both halves).
+    Breathing is measured when a diagnosis is respiratory."""
+    ranges = dict(catalog.NORMAL_VITALS)
+    for code in reversed(addressed):
+        ranges.update(_BY_CODE[code].vitals)
+    names = ["bp_systolic", "bp_diastolic", "heart_rate", "temperature_c"]
+    if any(_BY_CODE[code].respiratory for code in addressed):
+        names += ["respiratory_rate", "spo2"]
+    return tuple(
+        (
+            name,
+            ranges[name][0],
+            ranges[name][1] - ranges[name][0],
+            1 if name == "temperature_c" else None,
+            name.startswith("bp_"),
+        )
+        for name in names
+    )
+
+
+def _visit_line(main: Diagnosis, age: float, addressed: int) -> ServiceLine:
+    """The visit itself: preventive by age, else an office visit of low complexity, or
+    moderate when it addressed more than one problem; it points at up to four diagnoses
+    (all a professional claim's service line can)."""
+    if main.icd10 in catalog.PREVENTIVE_CODES:
+        code = next(code for below, code in catalog.PREVENTIVE_BY_AGE if age < below)
+    else:
+        code = catalog.VISIT_MODERATE if addressed > 1 else catalog.VISIT_LOW
+    return _line(code, min(addressed, 4))
+
+
+@cache
+def _line(code: str, pointers: int) -> ServiceLine:
+    # Lines are shared between visits: there are only so many of them.
+    return ServiceLine(code, catalog.FEES[code], 1, tuple(range(1, pointers + 1)))
+
+
+@cache
+def _lab_lines(panels: tuple[str, ...]) -> tuple[ServiceLine, ...]:
+    """Drawing blood and each panel, for the principal diagnosis."""
+    if not panels:
+        return ()
+    return (_line(catalog.VENIPUNCTURE, 1), *(_line(catalog.PANELS[panel].cpt, 1) for panel in panels))
+
+
+def _body(rng: Random, age: float) -> tuple[float, float]:
+    """Height (cm) and weight (kg) plausible for the age."""
+    if age < 18:
+        height = min(180.0, 75 + 6.2 * age) * (0.93 + rng.random() * 0.14)
+        body_mass_index = 15.5 + 0.25 * age + rng.random() * 3
+    else:
+        height = 152 + rng.random() * 36
+        body_mass_index = 19.5 + rng.random() * 14
+    return round(height, 1), round(body_mass_index * (height / 100) ** 2, 1)
+
+
+def _person(patient: Resource) -> Person:
+    """The patient as the formats other than FHIR name them."""
+    name = patient["name"][0]
+    address = patient["address"][0]
+    phone = next(item["value"] for item in patient["telecom"] if item["system"] == "phone")
+    return Person(
+        patient_id=patient["id"],
+        member_id=patient["identifier"][0]["value"],
+        given=" ".join(name["given"]),
+        family=name["family"],
+        birth_date=date.fromisoformat(patient["birthDate"]),
+        gender=patient["gender"],
+        address=Address(
+            address["line"][0], address["city"], address["state"], address["postalCode"], address["country"]
+        ),
+        phone=phone,
+    )

@@ -1,0 +1,181 @@
+"""A clinical record as rows of three flat tables, for loading into a database or a
+spreadsheet: patients (who are also the plan's members), encounters (one per visit, with
+its vital signs) and claim lines (one per billed procedure).
+
+Keys join them: `patient_id` (the FHIR Patient id) and `claim_id` (the visit's claim,
+which is also the 837P claim's patient control number). Dates are ISO 8601, money is in
+dollars with two decimals, lists of codes are separated by `;`.
+"""
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+
+from generators.clinical.model import ClinicalRecord
+
+TABLES: dict[str, tuple[str, ...]] = {
+    "patients": (
+        "patient_id",
+        "member_id",
+        "given_name",
+        "family_name",
+        "birth_date",
+        "gender",
+        "address_line",
+        "city",
+        "province",
+        "postal_code",
+        "country",
+        "phone",
+        "payer_name",
+        "payer_id",
+        "group_number",
+        "plan_code",
+        "coverage_start",
+        "provider_npi",
+        "provider_name",
+        "diagnoses",
+    ),
+    "encounters": (
+        "encounter_id",
+        "claim_id",
+        "patient_id",
+        "date",
+        "start",
+        "minutes",
+        "visit_cpt",
+        "diagnoses",
+        "provider_npi",
+        "total_charge",
+        "bp_systolic",
+        "bp_diastolic",
+        "heart_rate",
+        "temperature_c",
+        "respiratory_rate",
+        "spo2",
+        "height_cm",
+        "weight_kg",
+        "lab_panels",
+        "medications",
+    ),
+    "claim_lines": (
+        "claim_id",
+        "line_number",
+        "patient_id",
+        "member_id",
+        "service_date",
+        "cpt",
+        "units",
+        "charge",
+        "diagnoses",
+        "place_of_service",
+        "payer_id",
+        "provider_npi",
+    ),
+}
+_VITALS = TABLES["encounters"][10:18]
+
+
+def header(table: str) -> bytes:
+    return _csv([TABLES[table]])
+
+
+def rows(table: str, records: Iterable[ClinicalRecord]) -> tuple[bytes, int]:
+    """The rows of `table` (no header) for `records`, as CSV, and how many there are."""
+    made = _ROWS[table]
+    values = [row for record in records for row in made(record)]
+    return _csv(values), len(values)
+
+
+def _csv(rows: Iterable[Iterable[object]]) -> bytes:
+    # RFC 4180 line ends, which spreadsheets and database loaders expect.
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def _dollars(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def _patients(record: ClinicalRecord) -> tuple[object, ...]:
+    person, coverage, address = record.person, record.coverage, record.person.address
+    return (
+        person.patient_id,
+        person.member_id,
+        person.given,
+        person.family,
+        person.birth_date.isoformat(),
+        person.gender,
+        address.line,
+        address.city,
+        address.province,
+        address.postal_code,
+        address.country,
+        person.phone,
+        coverage.payer.name,
+        coverage.payer.payer_id,
+        coverage.group_number,
+        coverage.plan_code,
+        coverage.start.isoformat(),
+        record.provider.npi,
+        record.provider.name,
+        ";".join(problem.code for problem in record.problems),
+    )
+
+
+def _encounters(record: ClinicalRecord) -> list[tuple[object, ...]]:
+    made = []
+    patient_id, npi = record.person.patient_id, record.provider.npi
+    for visit in record.visits:
+        measured = {name: value for name, value, _ in visit.vitals}
+        made.append(
+            (
+                visit.encounter_id,
+                visit.claim_id,
+                patient_id,
+                visit.day.isoformat(),
+                f"{visit.start_minute // 60:02d}:{visit.start_minute % 60:02d}",
+                visit.minutes,
+                visit.lines[0].cpt,
+                ";".join(visit.diagnoses),
+                npi,
+                _dollars(visit.total_cents),
+                *(measured.get(name, "") for name in _VITALS),
+                ";".join(report.panel for report in visit.labs),
+                ";".join(item.medication for item in visit.prescriptions),
+            )
+        )
+    return made
+
+
+def _claim_lines(record: ClinicalRecord) -> list[tuple[object, ...]]:
+    made = []
+    person, payer_id, npi = record.person, record.coverage.payer.payer_id, record.provider.npi
+    for visit in record.visits:
+        day = visit.day.isoformat()
+        for number, line in enumerate(visit.lines, start=1):
+            made.append(
+                (
+                    visit.claim_id,
+                    number,
+                    person.patient_id,
+                    person.member_id,
+                    day,
+                    line.cpt,
+                    line.units,
+                    _dollars(line.charge_cents * line.units),
+                    ";".join(visit.diagnoses[pointer - 1] for pointer in line.diagnosis_pointers),
+                    visit.place_of_service,
+                    payer_id,
+                    npi,
+                )
+            )
+    return made
+
+
+_ROWS: dict[str, Callable[[ClinicalRecord], list[tuple[object, ...]]]] = {
+    "patients": lambda record: [_patients(record)],
+    "encounters": _encounters,
+    "claim_lines": _claim_lines,
+}
