@@ -3,8 +3,10 @@ memory of a long run, the wall time of a whole dry-run command, and resources/s 
 
 Generation writes N records of each format of `FORMATS` (for the immunization generator:
 BC records, a Patient, one or two Immunizations and an AllergyIntolerance each, as
-NDJSON), with one worker and with two from the same seed, and checks that both wrote the
-same bytes. The peak memory is the RSS high-water mark of the process tree (the process
+NDJSON; for the clinical generator, `--patients` patients' records in each of its
+formats, counted in the format's own records: resources, rows, members, claims), with one
+worker and with two from the same seed, checks that both wrote the same bytes, and prints
+the one-worker target beside the rate. The peak memory is the RSS high-water mark of the process tree (the process
 and its largest worker) of a run of `--memory-records` records, made in a fresh process
 so earlier passes do not count. `--profile` adds where one worker's time goes (cProfile,
 by cumulative time).
@@ -16,7 +18,8 @@ same bytes with the same concurrency and no retries: their ratio is what the upl
 accounting and retry machinery cost. (With `--fhir-url`, every pass after the first finds
 the records already stored, so only the first pass measures creates.)
 
-    .venv/bin/python bench/generator.py [--records 100000] [--memory-records 1000000]
+    .venv/bin/python bench/generator.py [--records 100000] [--patients 20000]
+        [--memory-records 1000000] [--memory-patients 100000] [--format NAME] [--repeat 3]
         [--upload-records 1000] [--profile] [--skip-upload]
 """
 
@@ -28,6 +31,7 @@ import io
 import os
 import pstats
 import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -35,7 +39,8 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
 import httpx
@@ -44,6 +49,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from generators.bundles import DEFAULT_BATCH_SIZE, OutputWriter  # noqa: E402
+from generators.clinical.formats import Format as ClinicalFormat  # noqa: E402
+from generators.clinical.output import Job, write  # noqa: E402
+from generators.clinical.x12 import X12Options  # noqa: E402
 from generators.pipeline import ImmunizationRun, RunReport, outgoing_bundles, shard_outputs  # noqa: E402
 from generators.records import DEFAULT_SYSTEM_BASE, RecordGenerator  # noqa: E402
 from generators.uploader import BundleUploader, Outgoing, UploadPolicy  # noqa: E402
@@ -53,26 +61,59 @@ STARTUP_SECONDS = 60
 DRY_RUN_RECORDS = 20_000
 
 
-def immunization_ndjson(records: int, workers: int, out: Path) -> None:
+def immunization_ndjson(records: int, workers: int, out: Path) -> int:
     """BC immunization records of seed 1 as NDJSON, one file per resource type."""
     run = ImmunizationRun("BC", 1, TODAY, DEFAULT_SYSTEM_BASE, records)
     with OutputWriter(out, bundles=False) as writer:
-        for shard in shard_outputs(run, batch_size=DEFAULT_BATCH_SIZE, bundles=False, ndjson=True, workers=workers):
+        shards = shard_outputs(
+            run, batch_size=DEFAULT_BATCH_SIZE, bundles=False, ndjson=True, workers=workers, spill_to=out
+        )
+        for shard in shards:
             writer.write_lines(shard.lines)
+    return records
 
 
-# What each generated format is made by: (records, workers, directory) -> files in the directory.
-Format = Callable[[int, int, Path], None]
-FORMATS: dict[str, Format] = {
-    "immunizations NDJSON": immunization_ndjson,
+def clinical(output: ClinicalFormat) -> "Format":
+    """BC clinical records of seed 1 in `output`, as `python -m generators clinical` writes them."""
+
+    def make(patients: int, workers: int, out: Path) -> int:
+        x12 = X12Options(sender_id="BENCH", receiver_id="PAYER", created=datetime(2026, 11, 1, 12))
+        written = write(Job(output, "BC", 1, TODAY, x12=x12), patients, out, workers=workers)
+        return sum(number for what, number in written.counts.items() if what != "sets")
+
+    return make
+
+
+# What each format is made by: (records or patients, workers, directory) -> how many
+# records of the format's own kind it wrote into the directory.
+Format = Callable[[int, int, Path], int]
+
+
+@dataclass(frozen=True)
+class Measured:
+    make: Format
+    # What a record of the format is, and the records/s one worker must reach: 20x the
+    # comparable generator's figure for the format (1,667 JSON, 2,000 CSV, 833 EDI
+    # records/s), and 25,000 for the immunization generator.
+    unit: str
+    target: float
+
+
+FORMATS: dict[str, Measured] = {
+    "immunizations NDJSON": Measured(immunization_ndjson, "record", 25_000),
+    "clinical fhir": Measured(clinical(ClinicalFormat.FHIR), "resource", 20 * 1_667),
+    "clinical ndjson": Measured(clinical(ClinicalFormat.NDJSON), "resource", 20 * 1_667),
+    "clinical csv": Measured(clinical(ClinicalFormat.CSV), "row", 20 * 2_000),
+    "clinical x12-834": Measured(clinical(ClinicalFormat.X12_834), "member", 20 * 833),
+    "clinical x12-837": Measured(clinical(ClinicalFormat.X12_837), "claim", 20 * 833),
 }
 
 
-def timed(make: Format, records: int, workers: int, out: Path) -> float:
-    """Seconds to make `records` records with `workers` workers into `out`."""
+def timed(make: Format, records: int, workers: int, out: Path) -> tuple[float, int]:
+    """Seconds to make `records` records with `workers` workers into `out`, and the records of its kind made."""
     started = time.perf_counter()
-    make(records, workers, out)
-    return time.perf_counter() - started
+    made = make(records, workers, out)
+    return time.perf_counter() - started, made
 
 
 def digest(directory: Path) -> dict[str, str]:
@@ -84,20 +125,27 @@ def digest(directory: Path) -> dict[str, str]:
     return digests
 
 
-def generation(name: str, make: Format, records: int) -> None:
+def generation(name: str, measured: Measured, records: int, repeat: int) -> None:
+    """Rates on one worker and on two, each the best of `repeat` runs: on a shared machine,
+    the slower runs measure the neighbours."""
     with tempfile.TemporaryDirectory() as scratch:
-        make(1_000, 1, Path(scratch, "warm-up"))  # imports, pools, caches
+        measured.make(1_000, 1, Path(scratch, "warm-up"))  # imports, pools, caches
         rates = {}
         outputs = {}
         for workers in (1, 2):
             out = Path(scratch, f"workers-{workers}")
-            seconds = timed(make, records, workers, out)
+            runs = []
+            for _ in range(repeat):
+                shutil.rmtree(out, ignore_errors=True)
+                runs.append(timed(measured.make, records, workers, out))
+            seconds, made = min(runs)
             size = sum(path.stat().st_size for path in out.rglob("*") if path.is_file())
-            rates[workers] = records / seconds
+            rates[workers] = made / seconds
             outputs[workers] = digest(out)
             print(
-                f"{name}, {workers} worker(s): {records:,} records in {seconds:.2f} s = {rates[workers]:,.0f} "
-                f"records/s ({size / seconds / 1e6:.0f} MB/s)"
+                f"{name}, {workers} worker(s): {records:,} in {seconds:.2f} s: {made:,} {measured.unit}s = "
+                f"{rates[workers]:,.0f} {measured.unit}s/s ({size / seconds / 1e6:.0f} MB/s)"
+                + (f", target {measured.target:,.0f}" if workers == 1 else "")
             )
         if outputs[1] != outputs[2]:
             raise AssertionError(f"{name}: two workers wrote other bytes than one")
@@ -119,7 +167,7 @@ def peak_memory(name: str, records: int, workers: int) -> None:
 
 def memory_child(name: str, records: int, workers: int) -> None:
     with tempfile.TemporaryDirectory() as out:
-        FORMATS[name](records, workers, Path(out))
+        FORMATS[name].make(records, workers, Path(out))
     # Linux keeps ru_maxrss across exec, so this process's own would be the bench's; VmHWM
     # is this image's alone. Workers are forked from here: theirs is their own (kB both).
     status = Path("/proc/self/status").read_text()
@@ -232,8 +280,11 @@ async def upload_plainly(base: str, made: list[Outgoing], concurrency: int) -> f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--records", type=int, default=100_000, help="records to generate per format and pass")
+    parser.add_argument("--records", type=int, default=100_000, help="immunization records per pass")
+    parser.add_argument("--patients", type=int, default=20_000, help="clinical records (patients) per pass")
     parser.add_argument("--memory-records", type=int, default=1_000_000, help="records of the peak-memory run")
+    parser.add_argument("--memory-patients", type=int, default=100_000, help="patients of the peak-memory run")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each rate (the best counts)")
     parser.add_argument("--memory-workers", type=int, default=2, help="workers of the peak-memory run")
     parser.add_argument("--format", action="append", choices=sorted(FORMATS), help="formats to measure (all)")
     parser.add_argument("--upload-records", type=int, default=1_000, help="records to upload per pass")
@@ -250,8 +301,11 @@ def main() -> None:
         return
 
     for name in arguments.format or FORMATS:
-        generation(name, FORMATS[name], arguments.records)
-        peak_memory(name, arguments.memory_records, arguments.memory_workers)
+        immunizations = name.startswith("immunizations")
+        generation(name, FORMATS[name], arguments.records if immunizations else arguments.patients, arguments.repeat)
+        if immunizations or name == "clinical ndjson":
+            memory = arguments.memory_records if immunizations else arguments.memory_patients
+            peak_memory(name, memory, arguments.memory_workers)
     dry_run_wall_time()
     if arguments.profile:
         print(profile(min(arguments.records, 20_000)))

@@ -6,13 +6,15 @@ the same content changes nothing, so sending a Bundle again, whether the first a
 lost or the whole run is repeated with the same seed, creates no second copy of anything.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, Self
 
 import orjson
+
+from generators.spill import append
 
 Resource = dict[str, Any]
 Record = list[Resource]
@@ -122,12 +124,16 @@ class OutputWriter:
         for resource in resources:
             self._stream(resource["resourceType"]).write(orjson.dumps(resource, option=orjson.OPT_APPEND_NEWLINE))
 
-    def write_lines(self, lines: dict[str, list[bytes]]) -> None:
-        """Append chunks of serialized NDJSON lines (newlines included) to `<ResourceType>.ndjson`, per type."""
+    def write_lines(self, lines: Mapping[str, list[bytes] | Path]) -> None:
+        """Append chunks of serialized NDJSON lines (newlines included), or a file of them
+        a worker spilled (`generators.spill`), to `<ResourceType>.ndjson`, per type."""
         if not self._ndjson:
             return
         for resource_type, chunks in lines.items():
             stream = self._stream(resource_type)
+            if isinstance(chunks, Path):
+                append(stream, chunks)
+                continue
             for chunk in chunks:
                 stream.write(chunk)
 

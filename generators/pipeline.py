@@ -13,17 +13,20 @@ Bundle lies inside one shard; otherwise a Bundle that straddles two shards is as
 here from the entries both shards serialized: the Bundles are the same either way.
 """
 
+import shutil
 from collections import Counter
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
+from pathlib import Path
 
 import orjson
 
 from generators.bundles import OutputWriter, Record, batched, bundle_bytes, entry_bytes
 from generators.records import RecordGenerator
 from generators.shards import Span, in_order, spans
+from generators.spill import spill
 from generators.uploader import Outgoing, UploadReport
 
 
@@ -66,6 +69,8 @@ class ShardJob:
     batch_size: int
     bundles: bool
     ndjson: bool
+    # Where the shard's NDJSON is left for the writing process (`generators.spill`), if anywhere.
+    spill: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -82,8 +87,9 @@ class BatchPiece:
 @dataclass(frozen=True)
 class ShardOutput:
     pieces: list[BatchPiece]
-    # Per resource type, its resources' NDJSON lines (newlines included), in chunks.
-    lines: dict[str, list[bytes]]
+    # Per resource type, its resources' NDJSON lines (newlines included), in chunks, or
+    # the file they were spilled to.
+    lines: dict[str, list[bytes] | Path]
     records: int
 
 
@@ -128,19 +134,39 @@ def make_shard(job: ShardJob) -> ShardOutput:
             for resource_type, typed in typed_lines.items():
                 lines.setdefault(resource_type, []).append(b"\n".join(typed) + b"\n")
             entries, resources, piece_records, typed_lines = [], Counter(), 0, {}
-    return ShardOutput(pieces, lines, span.count)
+    if job.spill is None:
+        return ShardOutput(pieces, lines, span.count)
+    spilled = {
+        resource_type: spill(job.spill, f"{span.shard:07d}-{resource_type}.part", b"".join(chunks))
+        for resource_type, chunks in lines.items()
+    }
+    return ShardOutput(pieces, spilled, span.count)
 
 
 def shard_outputs(
-    run: ImmunizationRun, *, batch_size: int, bundles: bool, ndjson: bool, workers: int = 1
+    run: ImmunizationRun,
+    *,
+    batch_size: int,
+    bundles: bool,
+    ndjson: bool,
+    workers: int = 1,
+    spill_to: Path | None = None,
 ) -> Generator[ShardOutput, None, None]:
     """The serialized shards of `run`, in order, made by `workers` processes; closing it
-    stops them."""
+    stops them. With several workers and `spill_to` (a directory on the file system the
+    NDJSON goes to), the shards' NDJSON comes as files there, for `OutputWriter.write_lines`."""
     if batch_size < 1:
         raise ValueError("a batch holds at least one record")
     _generator(run)  # built before any worker is forked
-    jobs = (ShardJob(run, span, batch_size, bundles, ndjson) for span in spans(run.count))
-    yield from in_order(make_shard, jobs, workers)
+    spilled = spill_to / ".shards" if spill_to is not None and ndjson and workers > 1 else None
+    if spilled is not None:
+        spilled.mkdir(exist_ok=True)
+    jobs = (ShardJob(run, span, batch_size, bundles, ndjson, spilled) for span in spans(run.count))
+    try:
+        yield from in_order(make_shard, jobs, workers)
+    finally:
+        if spilled is not None:
+            shutil.rmtree(spilled, ignore_errors=True)
 
 
 def immunization_bundles(
@@ -157,7 +183,14 @@ def immunization_bundles(
     made, and counted in `report`.
     """
     ndjson = writer is not None and writer.ndjson
-    outputs = shard_outputs(run, batch_size=batch_size, bundles=True, ndjson=ndjson, workers=workers)
+    outputs = shard_outputs(
+        run,
+        batch_size=batch_size,
+        bundles=True,
+        ndjson=ndjson,
+        workers=workers,
+        spill_to=writer.directory if writer is not None else None,
+    )
     prefix = run.name_prefix()
     entries: list[bytes] = []
     resources: Counter[str] = Counter()

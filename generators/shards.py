@@ -11,6 +11,7 @@ hands the results back in task order, so that what a parallel run writes is what
 sequential one writes, byte for byte.
 """
 
+import gc
 import multiprocessing
 import sys
 from collections import deque
@@ -80,6 +81,10 @@ def in_order(work: Callable[[T], R], tasks: Iterable[T], workers: int) -> Iterat
     # Fork keeps start-up cheap and lets workers inherit what the parent already built
     # (name pools, prebuilt resource parts); elsewhere, the platform's default.
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
+    # What exists now is shared with the workers and lives as long as they do: frozen, the
+    # collector neither walks it again in any process nor, by touching it, makes each
+    # worker copy the pages it shares.
+    gc.freeze()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     pending: deque[Future[R]] = deque()
     try:
@@ -94,3 +99,4 @@ def in_order(work: Callable[[T], R], tasks: Iterable[T], workers: int) -> Iterat
         for future in pending:
             future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()

@@ -7,9 +7,10 @@ make shards while this process writes them, in order: the files are byte for byt
 same whatever the number of workers.
 """
 
+import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 from itertools import islice
@@ -32,6 +33,7 @@ from generators.clinical.x12 import (
 )
 from generators.records import DEFAULT_SYSTEM_BASE
 from generators.shards import Span, in_order, spans
+from generators.spill import append, spill
 
 DEFAULT_BATCH_SIZE = 10
 # Large writes: output is written at tens of megabytes a second.
@@ -53,6 +55,8 @@ class Job:
     single_bundle: bool = False
     table: str | None = None
     resource_type: str | None = None
+    # Where workers leave what they made (`generators.spill`).
+    spill: Path | None = None
 
     @property
     def name(self) -> str:
@@ -61,9 +65,10 @@ class Job:
 
 @dataclass
 class ShardOutput:
-    """What one shard made: (file name, bytes) in writing order, and what they hold."""
+    """What one shard made: (file name, its bytes or the spilled file holding them) in
+    writing order, and what they hold."""
 
-    parts: list[tuple[str, bytes]]
+    parts: list[tuple[str, bytes | Path]]
     counts: Counter[str]
     records: int
 
@@ -78,8 +83,18 @@ def shard_output(task: tuple[Job, Span]) -> ShardOutput:
     """The output of one span of records in the job's format."""
     job, span = task
     generator = _generator(job.province, job.seed, job.reference_date, job.system_base)
-    records = generator.records(span.count, span.start, care=job.format is not Format.X12_834)
-    return _MAKERS[job.format](job, span, records)
+    records = generator.records(
+        span.count,
+        span.start,
+        care=job.format is not Format.X12_834,
+        fhir=job.format in (Format.FHIR, Format.NDJSON),
+    )
+    output = _MAKERS[job.format](job, span, records)
+    if job.spill is not None:
+        for number, (name, body) in enumerate(output.parts):
+            assert isinstance(body, bytes)
+            output.parts[number] = (name, spill(job.spill, f"{span.shard:07d}-{number:05d}.part", body))
+    return output
 
 
 def _fhir(job: Job, span: Span, records: Iterator[ClinicalRecord]) -> ShardOutput:
@@ -123,13 +138,10 @@ def _ndjson(job: Job, span: Span, records: Iterator[ClinicalRecord]) -> ShardOut
 
 
 def _csv(job: Job, span: Span, records: Iterator[ClinicalRecord]) -> ShardOutput:
-    batch = list(records)
-    parts, counts = [], Counter[str]()
-    for table in (job.table,) if job.table is not None else tuple(tables.TABLES):
-        body, rows = tables.rows(table, batch)
-        parts.append((f"{table}.csv", body))
-        counts[f"{table}.csv"] = rows
-    return ShardOutput(parts, counts, len(batch))
+    made = tables.rows((job.table,) if job.table is not None else tuple(tables.TABLES), records)
+    parts: list[tuple[str, bytes | Path]] = [(f"{table}.csv", body) for table, (body, _) in made.items()]
+    counts = Counter({f"{table}.csv": rows for table, (_, rows) in made.items()})
+    return ShardOutput(parts, counts, span.count)
 
 
 def _x12(job: Job, span: Span, records: Iterator[ClinicalRecord]) -> ShardOutput:
@@ -190,6 +202,10 @@ def write(
                 opened.write(tables.header(name.removesuffix(".csv")))
         return opened
 
+    spilled = directory / ".shards" if workers > 1 else None
+    if spilled is not None:
+        spilled.mkdir(exist_ok=True)
+        job = replace(job, spill=spilled)
     try:
         if job.format in X12_FILES:
             assert job.x12 is not None
@@ -197,9 +213,15 @@ def write(
         for output in in_order(shard_output, ((job, span) for span in spans(count)), workers):
             for name, body in output.parts:
                 if job.format is Format.FHIR:
-                    (directory / name).parent.mkdir(exist_ok=True)
-                    (directory / name).write_bytes(body)
+                    target = directory / name
+                    target.parent.mkdir(exist_ok=True)
+                    if isinstance(body, Path):
+                        body.replace(target)
+                    else:
+                        target.write_bytes(body)
                     written.files.add(name)
+                elif isinstance(body, Path):
+                    append(stream(name), body)
                 else:
                     stream(name).write(body)
             written.records += output.records
@@ -213,6 +235,8 @@ def write(
     finally:
         for opened in streams.values():
             opened.close()
+        if spilled is not None:
+            shutil.rmtree(spilled, ignore_errors=True)
     return written
 
 

@@ -86,18 +86,20 @@ class ClinicalGenerator:
         self._offset = _UTC_OFFSETS[province]
         self._weights = tuple(accumulate(diagnosis.weight for diagnosis in catalog.DIAGNOSES))
 
-    def records(self, count: int, start: int = 0, *, care: bool = True) -> Iterator[ClinicalRecord]:
+    def records(self, count: int, start: int = 0, *, care: bool = True, fhir: bool = True) -> Iterator[ClinicalRecord]:
         """The records with indices `start` .. `start + count - 1`.
 
         Without `care`, records hold the person, their coverage and clinic only (what an
-        enrolment file needs), made much faster; those parts are the same either way,
-        since they are drawn from a random stream of their own.
+        enrolment file needs); without `fhir`, their `resources` are the Patient alone
+        (no Immunization nor allergy: what tables and claims need). Both are made faster,
+        and the parts they hold are the same either way, since each part is drawn from a
+        random stream of its own.
         """
         for span in spans(count, start):
             first = span.shard * SHARD_SIZE
             care_rng = shard_random(self._seed_text, span.shard)
             enrolment_rng = shard_random(f"{self._seed_text}:enrolment", span.shard)
-            people = self._people.records(span.stop - first, first)
+            people = self._people.records(span.stop - first, first, patients_only=not fhir)
             for index, resources in enumerate(people, start=first):
                 # Records before `start` are made too: the random streams must pass through them.
                 record = self._record(enrolment_rng, care_rng if care else None, index, resources)

@@ -74,17 +74,24 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
 }
 _VITALS = TABLES["encounters"][10:18]
+# Minutes after midnight as the hour they are.
+_CLOCK = tuple(f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(24 * 60))
 
 
 def header(table: str) -> bytes:
     return _csv([TABLES[table]])
 
 
-def rows(table: str, records: Iterable[ClinicalRecord]) -> tuple[bytes, int]:
-    """The rows of `table` (no header) for `records`, as CSV, and how many there are."""
-    made = _ROWS[table]
-    values = [row for record in records for row in made(record)]
-    return _csv(values), len(values)
+def rows(tables: Iterable[str], records: Iterable[ClinicalRecord]) -> dict[str, tuple[bytes, int]]:
+    """The rows of each of `tables` (no header) for `records`, as CSV, and how many there
+    are. Records are read once and let go: only their rows are kept, which the garbage
+    collector has far less to walk through than the records."""
+    makers = {table: _ROWS[table] for table in tables}
+    made: dict[str, list[tuple[object, ...]]] = {table: [] for table in makers}
+    for record in records:
+        for table, maker in makers.items():
+            made[table] += maker(record)
+    return {table: (_csv(values), len(values)) for table, values in made.items()}
 
 
 def _csv(rows: Iterable[Iterable[object]]) -> bytes:
@@ -128,20 +135,22 @@ def _encounters(record: ClinicalRecord) -> list[tuple[object, ...]]:
     made = []
     patient_id, npi = record.person.patient_id, record.provider.npi
     for visit in record.visits:
-        measured = {name: value for name, value, _ in visit.vitals}
+        measured = dict.fromkeys(_VITALS, "")
+        for name, value, _ in visit.vitals:
+            measured[name] = value
         made.append(
             (
                 visit.encounter_id,
                 visit.claim_id,
                 patient_id,
                 visit.day.isoformat(),
-                f"{visit.start_minute // 60:02d}:{visit.start_minute % 60:02d}",
+                _CLOCK[visit.start_minute],
                 visit.minutes,
                 visit.lines[0].cpt,
                 ";".join(visit.diagnoses),
                 npi,
                 _dollars(visit.total_cents),
-                *(measured.get(name, "") for name in _VITALS),
+                *measured.values(),
                 ";".join(report.panel for report in visit.labs),
                 ";".join(item.medication for item in visit.prescriptions),
             )
@@ -153,7 +162,7 @@ def _claim_lines(record: ClinicalRecord) -> list[tuple[object, ...]]:
     made = []
     person, payer_id, npi = record.person, record.coverage.payer.payer_id, record.provider.npi
     for visit in record.visits:
-        day = visit.day.isoformat()
+        day, diagnoses = visit.day.isoformat(), visit.diagnoses
         for number, line in enumerate(visit.lines, start=1):
             made.append(
                 (
@@ -165,7 +174,7 @@ def _claim_lines(record: ClinicalRecord) -> list[tuple[object, ...]]:
                     line.cpt,
                     line.units,
                     _dollars(line.charge_cents * line.units),
-                    ";".join(visit.diagnoses[pointer - 1] for pointer in line.diagnosis_pointers),
+                    ";".join([diagnoses[pointer - 1] for pointer in line.diagnosis_pointers]),
                     visit.place_of_service,
                     payer_id,
                     npi,

@@ -3,6 +3,7 @@ prescriptions), valid FHIR R4 that loads into the store with its references, the
 the same seed whatever the shard, and their NDJSON and CSV forms read back."""
 
 import csv
+import dataclasses
 import io
 from collections import Counter
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from generators.clinical.npi import npi_check_digit
 from generators.clinical.output import Job, write
 from generators.clinical.records import ClinicalGenerator
 from generators.clinical.x12 import X12Options
+from generators.records import RecordGenerator
 from generators.shards import SHARD_SIZE
 from mappers import icd10cm
 from mappers.vitals import VITAL_SIGNS
@@ -99,6 +101,15 @@ def test_enrolment_parts_are_the_same_without_the_care() -> None:
     enrolment = list(ClinicalGenerator("BC", 7, TODAY).records(30, care=False))
     assert [(r.person, r.coverage, r.provider) for r in enrolment] == [(r.person, r.coverage, r.provider) for r in full]
     assert all(not record.visits for record in enrolment)
+
+
+def test_without_fhir_records_hold_the_same_patient_and_care() -> None:
+    full = records(count=30, start=SHARD_SIZE - 10)
+    lean = list(ClinicalGenerator("BC", 7, TODAY).records(30, SHARD_SIZE - 10, fhir=False))
+    assert [(r.person, r.visits, r.problems) for r in lean] == [(r.person, r.visits, r.problems) for r in full]
+    assert [r.resources for r in lean] == [r.resources[:1] for r in full]
+    people = RecordGenerator("BC", 7, TODAY)
+    assert [r[:1] for r in people.records(30, 990)] == list(people.records(30, 990, patients_only=True))
 
 
 def test_diagnoses_are_released_icd10cm_codes_diagnosed_at_an_age_they_allow(made: list[ClinicalRecord]) -> None:
@@ -257,14 +268,13 @@ def test_csv_tables_read_back_with_their_headers_and_join(tmp_path: Path) -> Non
     assert all(round(float(claims[claim]["total_charge"]) * 100) == total for claim, total in totals.items())
 
 
-def test_names_with_commas_and_quotes_survive_csv(tmp_path: Path) -> None:
+def test_names_with_commas_and_quotes_survive_csv() -> None:
     record = records(count=1)[0]
-    tricky = type(record.person)(
-        **{**{f: getattr(record.person, f) for f in record.person.__slots__}, "family": 'O"Neil, Jr'}
-    )
-    body, count = tables.rows(
-        "patients", [type(record)(**{**{f: getattr(record, f) for f in record.__slots__}, "person": tricky})]
-    )
+    tricky = dataclasses.replace(record, person=dataclasses.replace(record.person, family='O"Neil, Jr'))
+
+    made = tables.rows(["patients"], [tricky])
+
+    body, count = made["patients"]
     row = next(csv.reader(io.StringIO(body.decode(), newline="")))
     assert count == 1 and row[3] == 'O"Neil, Jr'
 
@@ -355,6 +365,8 @@ def test_two_workers_write_the_same_bytes_as_one(tmp_path: Path, output: Format,
     assert written == again
     for name in written.files:
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    # What the workers spilled was moved into place, and nothing else is left.
+    assert sorted(p.relative_to(two) for p in two.rglob("*")) == sorted(p.relative_to(one) for p in one.rglob("*"))
 
 
 def test_a_shard_s_claims_fit_one_837_transaction_set() -> None:
