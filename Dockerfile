@@ -34,8 +34,8 @@ WORKDIR /app
 COPY --from=build /app/.venv /app/.venv
 COPY fhir_gateway ./fhir_gateway
 COPY mappers ./mappers
-# The generators load the demo dataset: into an empty embedded store at start, or into
-# HAPI as compose's one-shot `seed` service.
+# The generators load the demo dataset (into an empty embedded store at start, or into
+# HAPI as compose's one-shot `seed` service) and make what /api/generate/{format} streams.
 COPY generators ./generators
 # The embedded store's default SQLite file lives in ./data; the service user must own it.
 RUN mkdir data && chown gateway:gateway data

@@ -141,8 +141,8 @@ def clinical(
     """Make COUNT patients' clinical records (diagnoses, visits, vital signs, labs,
     prescriptions, immunizations, claims) as FHIR Bundles, NDJSON, CSV or EDI X12 834/837P.
 
-    Records are made in shards of a thousand patients, by WORKERS processes; the files are
-    byte for byte the same for the same seed whatever WORKERS is.
+    WORKERS processes make shards of a thousand patients: the same seed gives the same bytes whatever WORKERS is.
+    FHIR Bundles load into a FHIR server with `resend DIR/bundles` (which removes each Bundle it stored).
     """
     from generators.clinical.output import Job, write
     from generators.clinical.x12 import X12Options
