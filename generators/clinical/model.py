@@ -140,9 +140,9 @@ class Visit:
 @dataclass(slots=True)
 class ClinicalRecord:
     """One patient: who they are, their coverage, the clinic, their problems and visits.
-    `resources` are the FHIR resources the immunization generator made for them (Patient
-    first, then Immunizations and any AllergyIntolerance); the rest of the record becomes
-    FHIR only when a format asks for it."""
+    `resources` are the FHIR resources the immunization generator made for them: the
+    Patient, then (for the FHIR formats) Immunizations and any AllergyIntolerance; the
+    rest of the record becomes FHIR only when a format asks for it."""
 
     index: int
     person: Person
