@@ -45,6 +45,9 @@ OPEN = {
     "/openapi.json",
     "/fhir/metadata",
 }
+# Routes any authenticated client may use, whatever its scopes: they touch nothing stored
+# (synthetic records are made on request and streamed).
+AUTHENTICATED_ONLY = {"/api/generate/p-1"}
 # A value for each path parameter, by its name or convertor, that the route's pattern takes.
 _SAMPLES = {
     "fhir_type": "Patient",
@@ -147,13 +150,26 @@ async def test_every_protected_route_refuses_a_key_whose_scopes_do_not_cover_it(
 ) -> None:
     async with secured_gateway() as client:
         for method, path in _route_list(settings):
-            if path in OPEN or path.startswith("/fhir/Unknown/"):
+            if path in OPEN or path in AUTHENTICATED_ONLY or path.startswith("/fhir/Unknown/"):
                 continue
             answer = await client.request(method, path, **_merge(_body(method, path), keys.header("unrelated")))
             assert answer.status_code == 403, (method, path, answer.text)
             assert 'error="insufficient_scope"' in answer.headers["WWW-Authenticate"], (method, path)
             assert answer.headers["content-type"].startswith(_expected_format(path)), (method, path)
             assert "unrelated lacks the scope" in answer.text
+
+
+async def test_generating_synthetic_records_needs_authentication_and_no_scope(
+    keys: Keys, secured_gateway: Callable[..., Any]
+) -> None:
+    body = {"json": {"count": 2, "seed": 1}}
+    async with secured_gateway() as client:
+        anonymous = await client.post("/api/generate/ndjson", **body)
+        unrelated = await client.post("/api/generate/ndjson", **_merge(body, keys.header("unrelated")))
+
+    assert anonymous.status_code == 401
+    assert unrelated.status_code == 200
+    assert unrelated.content.count(b'"resourceType":"Patient"') == 2
 
 
 def _merge(request: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:

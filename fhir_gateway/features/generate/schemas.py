@@ -29,7 +29,6 @@ from generators.clinical.x12 import X12Options
 MAX_COUNT = 10_000
 # The largest integer every JSON reader holds exactly (a double's 53 bits).
 MAX_SEED = 2**53 - 1
-# Numbers and switches are what JSON says they are: "5" is no count, 1 no line break.
 
 ResourceType = Literal[RESOURCE_TYPES]  # type: ignore[valid-type]
 Table = Literal[tuple(TABLES)]  # type: ignore[valid-type]
@@ -55,7 +54,8 @@ PartnerId = Annotated[
 
 
 class GenerateOptions(BaseModel):
-    """How the records are made and written; each applies to the formats it names."""
+    """How the records are made and written; each applies to the formats it names.
+    Numbers and switches are what JSON says they are: "5" is no count, 1 no line break."""
 
     model_config = ConfigDict(extra="forbid")
 
