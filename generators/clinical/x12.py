@@ -5,7 +5,9 @@ ASCII bytes, so memory stays flat however many records pass. One call writes one
 interchange (ISA/IEA) holding one functional group (GS/GE); a new transaction set
 (ST/SE) starts when the current one holds `max_per_transaction` members or claims, as
 the guides recommend (5000), and for the 834 also when the payer or group changes, since
-the header names them. Nothing is written for no records.
+the header names them. Nothing is written for no records. An interchange can also be
+made in parts apart (`transaction_sets`, numbered from where the caller says, between
+`interchange_header` and `interchange_trailer`): how workers each write a shard's sets.
 
 Representation choices:
 - Text is upper-cased and reduced to the X12 basic character set: accents are stripped

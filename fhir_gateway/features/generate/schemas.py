@@ -63,9 +63,6 @@ class GenerateOptions(BaseModel):
     reference_date: IsoDate | None = Field(
         None, description="The records' today: nothing happens after it. Default: today.", examples=["2026-11-01"]
     )
-    batch_size: JsonInteger = Field(
-        10, ge=1, le=1000, description="fhir: patients per transaction Bundle (the stream is one Bundle)."
-    )
     table: Table = Field("patients", description="csv: which table.")
     resource_type: ResourceType | None = Field(None, description="ndjson: only resources of this type.")
     usage: Literal["T", "P"] = Field("T", description="x12: ISA15, test or production data.")

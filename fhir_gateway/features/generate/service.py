@@ -21,7 +21,6 @@ def job(output: Format, request: GenerateRequest, *, system_base: str) -> Job:
         seed=seed,
         reference_date=today,
         system_base=system_base,
-        batch_size=options.batch_size,
         x12=x12_options(options, created=created) if output in (Format.X12_834, Format.X12_837) else None,
         single_bundle=True,
         table=options.table if output is Format.CSV else None,
