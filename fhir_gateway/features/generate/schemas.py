@@ -102,7 +102,7 @@ class GenerateRequest(BaseModel):
 
     count: JsonInteger = Field(
         description=f"Patients whose records to make, 1 to {MAX_COUNT}.",
-        examples=[100],
+        examples=[10],
         # Stated for the schema; checked below, so that too many points to the command line.
         json_schema_extra={"minimum": 1, "maximum": MAX_COUNT},
     )
