@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 import orjson
 
+from generators.bundles import BUNDLE_HEAD, BUNDLE_TAIL, bundle_bytes, entry_bytes
 from generators.clinical import fhir, tables
 from generators.clinical.formats import X12_FILES, Format
 from generators.clinical.model import ClinicalRecord
@@ -104,23 +105,14 @@ def _fhir(job: Job, span: Span, records: Iterator[ClinicalRecord]) -> ShardOutpu
     while batch := list(islice(records, job.batch_size)):
         resources = [resource for record in batch for resource in fhir.resources(record)]
         counts.update(resource["resourceType"] for resource in resources)
-        entries = b",".join(orjson.dumps(_entry(resource)) for resource in resources)
+        # PUTs to the resources' own ids: sending a Bundle again creates no second copy.
+        entries = [entry_bytes(resource, orjson.dumps(resource)) for resource in resources]
         if job.single_bundle:
-            parts.append(("", (b"," if made or span.start else b"") + entries))
+            parts.append(("", (b"," if made or span.start else b"") + b",".join(entries)))
         else:
-            body = b'{"resourceType":"Bundle","type":"transaction","entry":[' + entries + b"]}"
-            parts.append((f"bundles/{job.name}-{span.start + made + 1:07d}.json", body))
+            parts.append((f"bundles/{job.name}-{span.start + made + 1:07d}.json", bundle_bytes(entries)))
         made += len(batch)
     return ShardOutput(parts, counts, made)
-
-
-def _entry(resource: fhir.Resource) -> dict[str, object]:
-    # A PUT to the resource's own id: sending a Bundle again creates no second copy.
-    return {
-        "fullUrl": f"urn:uuid:{resource['id']}",
-        "resource": resource,
-        "request": {"method": "PUT", "url": f"{resource['resourceType']}/{resource['id']}"},
-    }
 
 
 def _ndjson(job: Job, span: Span, records: Iterator[ClinicalRecord]) -> ShardOutput:
@@ -247,7 +239,7 @@ def stream(job: Job, count: int) -> Iterator[bytes]:
         assert job.x12 is not None
         yield interchange_header(_TRANSACTIONS[job.format], job.x12)
     if job.format is Format.FHIR:
-        yield b'{"resourceType":"Bundle","type":"transaction","entry":['
+        yield BUNDLE_HEAD
     if job.format is Format.CSV:
         yield tables.header(job.table or "patients")
     for span in spans(count):
@@ -256,7 +248,7 @@ def stream(job: Job, count: int) -> Iterator[bytes]:
         for _, body in output.parts:
             yield body
     if job.format is Format.FHIR:
-        yield b"]}"
+        yield BUNDLE_TAIL
     if job.format in X12_FILES:
         assert job.x12 is not None
         yield interchange_trailer(_TRANSACTIONS[job.format], job.x12, sets)
