@@ -20,7 +20,7 @@ MAX_RESOURCES_PER_RECORD = 16
 MAX_RECORDS = 16**_INDEX_DIGITS
 
 
-def _uuid_prefix(rng: Random) -> str:
+def uuid_prefix(rng: Random) -> str:
     """The first 20 hex digits of a version-4-shaped UUID, with its dashes."""
     bits = f"{rng.getrandbits(80):020x}"
     variant = "89ab"[int(bits[16], 16) % 4]
@@ -35,7 +35,7 @@ class UuidSource:
     """
 
     def __init__(self, rng: Random) -> None:
-        self._prefix = _uuid_prefix(rng)
+        self._prefix = uuid_prefix(rng)
         self._next = 0
 
     def __call__(self) -> str:
@@ -50,7 +50,7 @@ class RecordIds:
     the record's index and the resource's position within the record."""
 
     def __init__(self, rng: Random) -> None:
-        self._prefix = _uuid_prefix(rng)
+        self._prefix = uuid_prefix(rng)
 
     def stem(self, index: int) -> str:
         """All of record `index`'s ids but their last hex digit, the resource's position."""

@@ -13,6 +13,13 @@ from datetime import date
 from typing import Any, Literal
 
 Resource = dict[str, Any]
+
+
+def dollars(cents: int) -> str:
+    """An amount as every format writes it: dollars with two decimals."""
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
 Gender = Literal["female", "male", "other", "unknown"]
 
 

@@ -35,6 +35,7 @@ from generators.clinical.model import (
     ServiceLine,
     Visit,
 )
+from generators.identifiers import uuid_prefix
 from generators.records import DEFAULT_SYSTEM_BASE, RecordGenerator
 from generators.shards import SHARD_SIZE, shard_random, spans
 
@@ -76,9 +77,7 @@ class ClinicalGenerator:
         self.province = province = self._people.province
         self.system_base = system_base
         self._seed_text = f"clinical:{province}:{seed}"
-        bits = f"{Random(self._seed_text).getrandbits(80):020x}"
-        variant = "89ab"[int(bits[16], 16) % 4]
-        self._id_prefix = f"{bits[:8]}-{bits[8:12]}-4{bits[13:16]}-{variant}{bits[17:20]}-"
+        self._id_prefix = uuid_prefix(Random(self._seed_text))
         self._today = reference_date.toordinal()
         self._payer = catalog.PAYERS[province]
         self._providers = catalog.clinic_providers(province)

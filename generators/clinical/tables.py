@@ -11,7 +11,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable
 
-from generators.clinical.model import ClinicalRecord
+from generators.clinical.model import ClinicalRecord, dollars
 
 TABLES: dict[str, tuple[str, ...]] = {
     "patients": (
@@ -101,10 +101,6 @@ def _csv(rows: Iterable[Iterable[object]]) -> bytes:
     return buffer.getvalue().encode()
 
 
-def _dollars(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}"
-
-
 def _patients(record: ClinicalRecord) -> tuple[object, ...]:
     person, coverage, address = record.person, record.coverage, record.person.address
     return (
@@ -149,7 +145,7 @@ def _encounters(record: ClinicalRecord) -> list[tuple[object, ...]]:
                 visit.lines[0].cpt,
                 ";".join(visit.diagnoses),
                 npi,
-                _dollars(visit.total_cents),
+                dollars(visit.total_cents),
                 *measured.values(),
                 ";".join(report.panel for report in visit.labs),
                 ";".join(item.medication for item in visit.prescriptions),
@@ -173,7 +169,7 @@ def _claim_lines(record: ClinicalRecord) -> list[tuple[object, ...]]:
                     day,
                     line.cpt,
                     line.units,
-                    _dollars(line.charge_cents * line.units),
+                    dollars(line.charge_cents * line.units),
                     ";".join([diagnoses[pointer - 1] for pointer in line.diagnosis_pointers]),
                     visit.place_of_service,
                     payer_id,

@@ -35,7 +35,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import ClassVar, Literal
 
-from generators.clinical.model import Address, ClinicalRecord, Coverage, Person, Provider, Visit
+from generators.clinical.model import Address, ClinicalRecord, Coverage, Person, Provider, Visit, dollars
 from generators.clinical.npi import is_valid_npi
 
 GENDER_CODES = {"female": "F", "male": "M", "other": "U", "unknown": "U"}
@@ -215,10 +215,6 @@ class _Text:
 @lru_cache(maxsize=4096)
 def _day(day: date) -> str:
     return f"{day.year:04d}{day.month:02d}{day.day:02d}"
-
-
-def _dollars(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}"
 
 
 def _nanp_phone(phone: str) -> str | None:
@@ -486,7 +482,7 @@ class _Claims(_Interchange):
             raise ValueError(f"claim {visit.claim_id!r} has no diagnosis")
         diagnoses = self._diagnoses(visit.diagnoses[:MAX_DIAGNOSES])
         out.append(
-            f"CLM{e}{text.identifier(visit.claim_id, 38)}{e}{_dollars(visit.total_cents)}{e}{e}{e}"
+            f"CLM{e}{text.identifier(visit.claim_id, 38)}{e}{dollars(visit.total_cents)}{e}{e}{e}"
             f"{text(visit.place_of_service, 2)}{c}B{c}1{e}Y{e}A{e}Y{e}Y"
         )
         out.append(diagnoses)
@@ -509,9 +505,7 @@ class _Claims(_Interchange):
         pointers = [p for p in pointed if 1 <= p <= diagnoses][:MAX_POINTERS]
         if not pointers:
             raise ValueError(f"service line {cpt!r} points at none of the {diagnoses} diagnoses its claim carries")
-        return (
-            f"SV1{e}HC{c}{self.text(cpt, 48)}{e}{_dollars(cents)}{e}UN{e}{units}{e}{e}{e}{c.join(map(str, pointers))}"
-        )
+        return f"SV1{e}HC{c}{self.text(cpt, 48)}{e}{dollars(cents)}{e}UN{e}{units}{e}{e}{e}{c.join(map(str, pointers))}"
 
 
 _WRITERS: dict[Transaction, type[_Interchange]] = {"834": _Enrollment, "837": _Claims}
