@@ -24,6 +24,7 @@ from fhir_gateway.features.notes.router import router as notes_router
 from fhir_gateway.features.patients.router import router as patients_router
 from fhir_gateway.features.records.router import router as records_router
 from fhir_gateway.features.summaries.router import router as summaries_router
+from fhir_gateway.features.ui.router import router as ui_router
 from fhir_gateway.fhir_client import FhirClient, RetryPolicy
 from fhir_gateway.http_rules import refuse_repeated_query_parameters
 from fhir_gateway.llm import language_model
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, *, fhir_client: FhirClient | No
         app.include_router(router, dependencies=simplified, responses=problem_responses(401, 403, 429))
     # In the schema with the rest; served by the face's own app (FhirFaceDispatch).
     app.include_router(fhir_router)
+    app.include_router(ui_router)
     return app
 
 

@@ -1,7 +1,9 @@
 """The headers every answer carries, against sniffing, framing, leaking and caching.
 
 The API answers data, never pages to render: its Content-Security-Policy allows nothing.
-The interactive docs (`/docs`, `/redoc`) are pages, built from FastAPI's inline bootstrap
+The console (`/ui`, and `/` that links to it) is pages whose
+every script, style and image is its own: its policy allows those and requests to this
+origin, and nothing inline. The interactive docs (`/docs`, `/redoc`) are pages, built from FastAPI's inline bootstrap
 script and Swagger UI or ReDoc from jsDelivr, and get a policy that allows exactly that.
 Answers hold patient data, so no shared cache may keep them (`Cache-Control: no-store`,
 unless a route chose otherwise); ETags still let clients ask whether their copy is current.
@@ -19,6 +21,10 @@ DOCS_POLICY = (
     "worker-src blob:; connect-src 'self'; frame-ancestors 'none'"
 )
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+CONSOLE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 _ALWAYS = {
     "X-Content-Type-Options": "nosniff",
@@ -36,7 +42,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = DOCS_POLICY if scope["path"] in DOCS_PATHS else API_POLICY
+        policy = _policy(scope["path"])
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -50,3 +56,11 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _policy(path: str) -> str:
+    if path in DOCS_PATHS:
+        return DOCS_POLICY
+    if path in ("/", "/ui") or path.startswith("/ui/"):
+        return CONSOLE_POLICY
+    return API_POLICY

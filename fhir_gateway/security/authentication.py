@@ -23,7 +23,10 @@ LOCAL_DEVELOPER = Principal("local-dev", "local-dev", frozenset({"system/*.*"}))
 OPEN_PATHS = frozenset(
     {"/health", "/health/live", "/health/ready", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
     | {"/fhir/metadata"}
+    | {"/", "/ui"}
 )
+# The console's pages and files hold no data: what they show, they fetch with the user's credentials.
+OPEN_PREFIXES = ("/ui/",)
 METRICS_PATH = "/metrics"
 # The JWKS is fetched again soon; a client may retry after this many seconds.
 _KEYS_RETRY_AFTER = "5"
@@ -86,7 +89,8 @@ class Authenticator(AuthenticationBackend):
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, Principal] | None:
         if self.local_dev:
             return _credentials(LOCAL_DEVELOPER)
-        if conn.scope["path"] in self.open_paths:
+        path = conn.scope["path"]
+        if path in self.open_paths or path.startswith(OPEN_PREFIXES):
             return None
         header = conn.headers.get("authorization")
         if header is None:

@@ -44,6 +44,12 @@ OPEN = {
     "/redoc",
     "/openapi.json",
     "/fhir/metadata",
+    # The web console's pages and files: they hold no data, and fetch what they show with
+    # the user's own credentials.
+    "/",
+    "/ui",
+    "/ui/static/p-1",
+    "/ui/Unknown/a/b/c",
 }
 # Routes any authenticated client may use, whatever its scopes: they touch nothing stored
 # (synthetic records are made on request and streamed).

@@ -123,3 +123,46 @@ class GenerateRequest(BaseModel):
                 "python -m generators clinical --count N --format FORMAT --out DIR"
             )
         return count
+
+
+MAX_LOAD_COUNT = 1_000
+
+
+class LoadRequest(BaseModel):
+    """Immunization records to make and store; more than `MAX_LOAD_COUNT` is the command
+    line's work (`python -m generators immunizations --count N`), which loads in parallel."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: JsonInteger = Field(ge=1, le=MAX_LOAD_COUNT, description="Records to make and store.", examples=[20])
+    province: Literal["BC", "ON"] = Field("BC", description="Where the patients live and are immunized.")
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED), Strict(), BeforeValidator(whole_number)] | None = Field(
+        None, description="The same seed gives the same records, stored again in place. Default: random."
+    )
+
+
+class LoadedPatient(BaseModel):
+    id: str
+    name: str = Field(description="Given names and family name.")
+
+
+class LoadProgress(BaseModel):
+    """One line of the answer: what is stored so far."""
+
+    loaded: int = Field(description="Records stored so far.")
+    count: int = Field(description="Records asked for.")
+    patients: list[LoadedPatient] = Field(description="The patients of the batch just stored.")
+
+
+class LoadDone(BaseModel):
+    """The last line of an answer whose records were all stored."""
+
+    done: Literal[True] = True
+    seed: int
+    loaded: int
+
+
+class LoadFailed(BaseModel):
+    """The last line of an answer whose records were not all stored: what was loaded before stays."""
+
+    error: str

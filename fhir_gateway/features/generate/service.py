@@ -1,11 +1,16 @@
-"""A generation request as a job of the clinical generator, and the name of its download."""
+"""A generation request as a job of the clinical generator, and the name of its download;
+a load request as batches of immunization records, each stored in one transaction."""
 
 import secrets
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
-from fhir_gateway.features.generate.schemas import GenerateRequest, x12_options
+from fhir_gateway.features.generate.schemas import GenerateRequest, LoadedPatient, LoadRequest, x12_options
+from fhir_gateway.fhir_client import FhirClient
+from generators.bundles import DEFAULT_BATCH_SIZE, Record, Resource, batched, bundle_of
 from generators.clinical.formats import EXTENSIONS, Format
 from generators.clinical.output import Job
+from generators.records import RecordGenerator
 
 
 def job(output: Format, request: GenerateRequest, *, system_base: str) -> Job:
@@ -31,3 +36,30 @@ def job(output: Format, request: GenerateRequest, *, system_base: str) -> Job:
 def file_name(job: Job, count: int) -> str:
     detail = job.table or job.resource_type or job.format.value
     return f"{job.name}-{count}-{detail}.{EXTENSIONS[job.format]}"
+
+
+# Batches per load: enough answers for a progress bar to move smoothly, each Bundle still
+# at most the uploader's usual size.
+_PROGRESS_STEPS = 10
+_MAX_BATCH = DEFAULT_BATCH_SIZE
+
+
+def load_seed(request: LoadRequest) -> int:
+    return request.seed if request.seed is not None else secrets.randbelow(2**31)
+
+
+def load_batches(request: LoadRequest, seed: int, *, system_base: str) -> Iterator[list[Record]]:
+    """The records `request` asks for, in the batches they are stored in."""
+    records = RecordGenerator(request.province, seed, date.today(), system_base=system_base).records(request.count)
+    return batched(records, min(_MAX_BATCH, -(-request.count // _PROGRESS_STEPS)))
+
+
+async def store(client: FhirClient, batch: list[Record]) -> list[LoadedPatient]:
+    """Store one batch in one transaction: its records whole, or none of them."""
+    await client.transaction(bundle_of(batch))
+    return [LoadedPatient(id=record[0]["id"], name=_full_name(record[0])) for record in batch]
+
+
+def _full_name(patient: Resource) -> str:
+    name = patient["name"][0]
+    return " ".join([*name.get("given", []), name.get("family", "")]).strip()

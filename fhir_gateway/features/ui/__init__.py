@@ -1,0 +1,1 @@
+"""The web console at `/ui`: pages for people over the simplified API."""
