@@ -8,7 +8,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run fhir test fuzz bench setup clean
+.PHONY: run fhir test fuzz bench screenshots setup clean
 
 setup: $(VENV)/.synced
 
@@ -40,6 +40,11 @@ fuzz: setup
 
 bench: setup
 	$(VENV)/bin/python bench/store.py
+
+# Full-page PNGs of every page of the web console at desktop and phone widths, in
+# docs/screenshots/, from a gateway on a fresh temporary store given demo data (needs Chromium).
+screenshots: setup
+	$(VENV)/bin/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache

@@ -3,7 +3,8 @@
 SQLite always runs. PostgreSQL runs when `TEST_POSTGRES_URL` names a server (`.ci/run`
 starts one); without it those tests skip, and the run ends with a warning that says so.
 OCR tests take the `tesseract` fixture: without Tesseract (`.ci/run` installs Debian's
-`tesseract-ocr`) they skip, with a warning of their own at the end.
+`tesseract-ocr`) they skip, with a warning of their own at the end. So do the web console's
+browser tests without Chromium (tests/ui/conftest.py records them in `browser_skips`).
 
 Property tests run without Hypothesis' per-example deadline, a timing assumption: on a busy
 machine an example that takes a few milliseconds was measured at 350 ms, and the deadline
@@ -33,6 +34,7 @@ settings.load_profile("suite")
 POSTGRES_URL_VAR = "TEST_POSTGRES_URL"
 _postgres_skips: list[str] = []
 _ocr_skips: list[str] = []
+browser_skips: list[str] = []
 
 
 def _reset_postgres(url: str) -> None:
@@ -86,6 +88,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _ocr_skips:
         terminalreporter.write_sep(
             "!", "OCR NOT TESTED: Tesseract is not installed, every OCR test was skipped", red=True, bold=True
+        )
+    if browser_skips:
+        terminalreporter.write_sep(
+            "!",
+            "BROWSER NOT TESTED: Chromium is not installed, every browser test of the web console was skipped",
+            red=True,
+            bold=True,
         )
 
 

@@ -106,7 +106,7 @@ function render(summary, ui) {
             "ul",
             { class: "plain" },
             summary.key_facts[kind].map((fact) =>
-              h("li", {}, h("a", { href: sourceLink(fact.source, ui) }, fact.text), fact.date && !fact.text.includes(fact.date) ? ` (${fact.date})` : ""),
+              h("li", {}, h("a", { href: sourceLink(fact.source, ui) }, fact.text), fact.date && !fact.text.includes(fact.date.slice(0, 10)) ? ` (${fact.date.slice(0, 10)})` : ""),
             ),
           ),
         ])
