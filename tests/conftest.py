@@ -4,7 +4,11 @@ SQLite always runs. PostgreSQL runs when `TEST_POSTGRES_URL` names a server (`.c
 starts one); without it those tests skip, and the run ends with a warning that says so.
 OCR tests take the `tesseract` fixture: without Tesseract (`.ci/run` installs Debian's
 `tesseract-ocr`) they skip, with a warning of their own at the end. So do the web console's
-browser tests without Chromium (tests/ui/conftest.py records them in `browser_skips`).
+browser tests without Chromium (tests/ui/conftest.py). The warnings are read from the skips'
+reasons, which reach the end of the run from every process `make test` runs tests in.
+
+`make test` runs the suite in one process per core (pytest-xdist).
+On PostgreSQL, each process has a schema of its own, so none empties another's tables.
 
 Property tests run without Hypothesis' per-example deadline, a timing assumption: on a busy
 machine an example that takes a few milliseconds was measured at 350 ms, and the deadline
@@ -20,7 +24,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import settings
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from tests.x12_reading import Read, maps_loaded_once
 
@@ -32,18 +36,30 @@ settings.register_profile("suite", deadline=None)
 settings.load_profile("suite")
 
 POSTGRES_URL_VAR = "TEST_POSTGRES_URL"
-_postgres_skips: list[str] = []
-_ocr_skips: list[str] = []
-browser_skips: list[str] = []
+POSTGRES_SKIPPED = f"{POSTGRES_URL_VAR} is not set: PostgreSQL tests skipped (run .ci/run to get one)"
+OCR_SKIPPED = "Tesseract is not installed: OCR tests skipped (.ci/run installs tesseract-ocr)"
+BROWSER_SKIPPED = "Chromium is not installed: browser tests skipped (.ci/run installs Debian's chromium)"
+# What the end of a run says when tests skipped for one of these reasons.
+_WARNINGS = {
+    POSTGRES_SKIPPED: f"PostgreSQL NOT TESTED: {POSTGRES_URL_VAR} unset, every PostgreSQL test was skipped",
+    OCR_SKIPPED: "OCR NOT TESTED: Tesseract is not installed, every OCR test was skipped",
+    BROWSER_SKIPPED: "BROWSER NOT TESTED: Chromium is not installed, every browser test of the web console was skipped",
+}
 
 
-def _reset_postgres(url: str) -> None:
-    """Start every run on an empty schema, so no earlier run's rows leak into this one."""
+def _own_schema(url: str) -> str:
+    """`url` on an empty schema of this process's own (`public` without pytest-xdist), so no
+    earlier run's rows, nor another process's, meet this one's."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    schema = f"suite_{worker}" if worker else "public"
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     engine.dispose()
+    if worker is None:
+        return url
+    return make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -55,10 +71,8 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def postgres_url() -> Iterator[str]:
     url = os.environ.get(POSTGRES_URL_VAR)
     if not url:
-        _postgres_skips.append("postgres")
-        pytest.skip(f"{POSTGRES_URL_VAR} is not set: PostgreSQL tests skipped (run .ci/run to get one)")
-    _reset_postgres(url)
-    yield url
+        pytest.skip(POSTGRES_SKIPPED)
+    yield _own_schema(url)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -72,30 +86,15 @@ def tesseract() -> str:
     """The Tesseract program OCR runs; tests that read scans skip without it."""
     program = shutil.which("tesseract")
     if program is None:
-        _ocr_skips.append("tesseract")
-        pytest.skip("Tesseract is not installed: OCR tests skipped (.ci/run installs tesseract-ocr)")
+        pytest.skip(OCR_SKIPPED)
     return program
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _postgres_skips:
-        terminalreporter.write_sep(
-            "!",
-            f"PostgreSQL NOT TESTED: {POSTGRES_URL_VAR} unset, every PostgreSQL test was skipped",
-            red=True,
-            bold=True,
-        )
-    if _ocr_skips:
-        terminalreporter.write_sep(
-            "!", "OCR NOT TESTED: Tesseract is not installed, every OCR test was skipped", red=True, bold=True
-        )
-    if browser_skips:
-        terminalreporter.write_sep(
-            "!",
-            "BROWSER NOT TESTED: Chromium is not installed, every browser test of the web console was skipped",
-            red=True,
-            bold=True,
-        )
+    reasons = " ".join(str(report.longrepr) for report in terminalreporter.stats.get("skipped", []))
+    for reason, warning in _WARNINGS.items():
+        if reason in reasons:
+            terminalreporter.write_sep("!", warning, red=True, bold=True)
 
 
 @pytest.fixture

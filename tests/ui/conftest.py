@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect
 
 from fhir_gateway.security import new_api_key
-from tests.conftest import browser_skips
+from tests.conftest import BROWSER_SKIPPED
 from tests.ui.browser import DESKTOP, Api, find_chromium, open_browser, served_gateway
 
 # A loaded 2-core machine: generous waits, never sleeps.
@@ -57,8 +57,7 @@ class ConsoleLog:
 def chromium() -> str:
     program = find_chromium()
     if program is None:
-        browser_skips.append("chromium")
-        pytest.skip("Chromium is not installed: browser tests skipped (.ci/run installs Debian's chromium)")
+        pytest.skip(BROWSER_SKIPPED)
     return program
 
 
