@@ -47,6 +47,9 @@ def serve() -> None:
         )
     if settings.uses_embedded_store:
         _load_demo_data_if_empty(settings)
+    logging.getLogger("fhir_gateway").info(
+        "the web console is at http://%s:%s/ui, the API documentation at /docs", settings.host, settings.port
+    )
     uvicorn.run(
         app,
         host=settings.host,
