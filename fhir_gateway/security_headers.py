@@ -1,9 +1,9 @@
 """The headers every answer carries, against sniffing, framing, leaking and caching.
 
 The API answers data, never pages to render: its Content-Security-Policy allows nothing.
-The console (`/ui`, and `/` that links to it) is pages whose
-every script, style and image is its own: its policy allows those and requests to this
-origin, and nothing inline. The interactive docs (`/docs`, `/redoc`) are pages, built from FastAPI's inline bootstrap
+The console's pages (`/ui`, and `/`, which links to it) use only scripts, styles and images
+of their own: their policy allows those and requests to this origin, and nothing inline.
+The interactive docs (`/docs`, `/redoc`) are pages, built from FastAPI's inline bootstrap
 script and Swagger UI or ReDoc from jsDelivr, and get a policy that allows exactly that.
 Answers hold patient data, so no shared cache may keep them (`Cache-Control: no-store`,
 unless a route chose otherwise); ETags still let clients ask whether their copy is current.
@@ -12,6 +12,8 @@ The `Server` header is dropped: no banner naming the software to whoever asks.
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fhir_gateway.console_paths import is_console_path
 
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 DOCS_POLICY = (
@@ -61,6 +63,6 @@ class SecurityHeadersMiddleware:
 def _policy(path: str) -> str:
     if path in DOCS_PATHS:
         return DOCS_POLICY
-    if path in ("/", "/ui") or path.startswith("/ui/"):
+    if is_console_path(path):
         return CONSOLE_POLICY
     return API_POLICY

@@ -12,6 +12,7 @@ from starlette.authentication import AuthCredentials, AuthenticationBackend, Aut
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from fhir_gateway.console_paths import is_console_path
 from fhir_gateway.refusals import refusal
 from fhir_gateway.security.api_keys import ApiKey, matching, parse_api_keys
 from fhir_gateway.security.principal import Principal
@@ -23,10 +24,7 @@ LOCAL_DEVELOPER = Principal("local-dev", "local-dev", frozenset({"system/*.*"}))
 OPEN_PATHS = frozenset(
     {"/health", "/health/live", "/health/ready", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
     | {"/fhir/metadata"}
-    | {"/", "/ui"}
 )
-# The console's pages and files hold no data: what they show, they fetch with the user's credentials.
-OPEN_PREFIXES = ("/ui/",)
 METRICS_PATH = "/metrics"
 # The JWKS is fetched again soon; a client may retry after this many seconds.
 _KEYS_RETRY_AFTER = "5"
@@ -90,7 +88,7 @@ class Authenticator(AuthenticationBackend):
         if self.local_dev:
             return _credentials(LOCAL_DEVELOPER)
         path = conn.scope["path"]
-        if path in self.open_paths or path.startswith(OPEN_PREFIXES):
+        if path in self.open_paths or is_console_path(path):
             return None
         header = conn.headers.get("authorization")
         if header is None:

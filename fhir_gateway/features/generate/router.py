@@ -55,7 +55,7 @@ _STORED_TYPES = ("Patient", "Immunization", "AllergyIntolerance")
     },
 )
 async def load_immunizations(body: LoadRequest, client: FhirClientDep, settings: SettingsDep) -> StreamingResponse:
-    seed = service.load_seed(body)
+    seed = service.chosen_seed(body.seed)
     batches = service.load_batches(body, seed, system_base=settings.identifier_system_base)
     first = next(batches)
     # Stored before answering: a store that is down is a 502/503 here, not a line in a 200.

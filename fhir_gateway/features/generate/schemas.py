@@ -29,6 +29,8 @@ from generators.clinical.x12 import X12Options
 MAX_COUNT = 10_000
 # The largest integer every JSON reader holds exactly (a double's 53 bits).
 MAX_SEED = 2**53 - 1
+# Constraints before `Strict`: on an optional field, that is where the schema states them.
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED), Strict(), BeforeValidator(whole_number)]
 
 ResourceType = Literal[RESOURCE_TYPES]  # type: ignore[valid-type]
 Table = Literal[tuple(TABLES)]  # type: ignore[valid-type]
@@ -106,10 +108,7 @@ class GenerateRequest(BaseModel):
         # Stated for the schema; checked below, so that too many points to the command line.
         json_schema_extra={"minimum": 1, "maximum": MAX_COUNT},
     )
-    # Constraints before `Strict`: on an optional field, that is where the schema states them.
-    seed: Annotated[int, Field(ge=0, le=MAX_SEED), Strict(), BeforeValidator(whole_number)] | None = Field(
-        None, description="The same seed gives the same records, byte for byte. Default: random."
-    )
+    seed: Seed | None = Field(None, description="The same seed gives the same records, byte for byte. Default: random.")
     options: GenerateOptions = Field(default_factory=GenerateOptions)
 
     @field_validator("count")
@@ -136,7 +135,7 @@ class LoadRequest(BaseModel):
 
     count: JsonInteger = Field(ge=1, le=MAX_LOAD_COUNT, description="Records to make and store.", examples=[20])
     province: Literal["BC", "ON"] = Field("BC", description="Where the patients live and are immunized.")
-    seed: Annotated[int, Field(ge=0, le=MAX_SEED), Strict(), BeforeValidator(whole_number)] | None = Field(
+    seed: Seed | None = Field(
         None, description="The same seed gives the same records, stored again in place. Default: random."
     )
 

@@ -7,16 +7,22 @@ from datetime import UTC, date, datetime
 
 from fhir_gateway.features.generate.schemas import GenerateRequest, LoadedPatient, LoadRequest, x12_options
 from fhir_gateway.fhir_client import FhirClient
-from generators.bundles import DEFAULT_BATCH_SIZE, Record, Resource, batched, bundle_of
+from generators.bundles import DEFAULT_BATCH_SIZE, Record, batched, bundle_of
 from generators.clinical.formats import EXTENSIONS, Format
 from generators.clinical.output import Job
 from generators.records import RecordGenerator
+from mappers.patient import full_name
+
+
+def chosen_seed(seed: int | None) -> int:
+    """The request's seed, or a random one when it names none."""
+    return seed if seed is not None else secrets.randbelow(2**31)
 
 
 def job(output: Format, request: GenerateRequest, *, system_base: str) -> Job:
     """The job that makes what `request` asks for, in `output`."""
     options = request.options
-    seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+    seed = chosen_seed(request.seed)
     today = options.reference_date or date.today()
     # The interchange is dated by the records' today, so a seed always gives the same bytes.
     created = datetime(today.year, today.month, today.day, 12, tzinfo=UTC)
@@ -44,10 +50,6 @@ _PROGRESS_STEPS = 10
 _MAX_BATCH = DEFAULT_BATCH_SIZE
 
 
-def load_seed(request: LoadRequest) -> int:
-    return request.seed if request.seed is not None else secrets.randbelow(2**31)
-
-
 def load_batches(request: LoadRequest, seed: int, *, system_base: str) -> Iterator[list[Record]]:
     """The records `request` asks for, in the batches they are stored in."""
     records = RecordGenerator(request.province, seed, date.today(), system_base=system_base).records(request.count)
@@ -57,9 +59,4 @@ def load_batches(request: LoadRequest, seed: int, *, system_base: str) -> Iterat
 async def store(client: FhirClient, batch: list[Record]) -> list[LoadedPatient]:
     """Store one batch in one transaction: its records whole, or none of them."""
     await client.transaction(bundle_of(batch))
-    return [LoadedPatient(id=record[0]["id"], name=_full_name(record[0])) for record in batch]
-
-
-def _full_name(patient: Resource) -> str:
-    name = patient["name"][0]
-    return " ".join([*name.get("given", []), name.get("family", "")]).strip()
+    return [LoadedPatient(id=record[0]["id"], name=full_name(record[0])) for record in batch]
