@@ -1,7 +1,7 @@
 // What a failed save shows: a sentence for the whole form, and each field's message next
 // to it. Nothing the user typed is touched.
 
-import { fill, h } from "./dom.js";
+import { append, fill, h } from "./dom.js";
 
 export function messageArea() {
   return h("div", { class: "message", tabindex: "-1" });
@@ -44,4 +44,13 @@ export function showSuccess(area, ...content) {
   area.className = "message ok";
   area.setAttribute("role", "status");
   fill(area, content);
+}
+
+// A page whose record could not be read: its heading, why in plain words, and `after`.
+export function showUnopened(page, heading, sentence, error, ...after) {
+  const failure = messageArea();
+  page.title(heading);
+  append(page.main, h("h1", { tabindex: "-1" }, heading), failure, after);
+  showFailure(failure, sentence, error);
+  page.ready();
 }

@@ -2,7 +2,7 @@
 
 import { download, getJson, request } from "./api.js";
 import { append, capitalized, choices, dateTime, facts, field, h, localNow, options, withOffset } from "./dom.js";
-import { clearErrors, messageArea, showFailure, showSuccess } from "./forms.js";
+import { clearErrors, messageArea, showFailure, showSuccess, showUnopened } from "./forms.js";
 
 const NOTE_TYPES = ["progress", "admission", "consult", "discharge", "nursing", "history-and-physical", "other"];
 const VITALS = [
@@ -20,15 +20,11 @@ const TEXT_SOURCES = { typed: "typed", pdf: "read from the PDF", ocr: "read from
 export async function notePage(page) {
   const { patient, note: noteId } = page.params;
   const path = `/patients/${encodeURIComponent(patient)}/notes/${encodeURIComponent(noteId)}`;
-  const failure = messageArea();
   let note;
   try {
     note = await getJson(path);
   } catch (error) {
-    page.title("Note not found");
-    append(page.main, h("h1", { tabindex: "-1" }, "Note not found"), failure, backToPatient(patient));
-    showFailure(failure, "The note could not be opened.", error);
-    page.ready();
+    showUnopened(page, "Note not found", "The note could not be opened.", error, backToPatient(patient));
     return;
   }
   const heading = `${capitalized(note.note_type)} note`;

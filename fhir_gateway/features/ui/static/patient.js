@@ -2,22 +2,18 @@
 
 import { getJson } from "./api.js";
 import { append, capitalized, dateTime, facts, fullName, h, table } from "./dom.js";
-import { messageArea, showFailure } from "./forms.js";
+import { showUnopened } from "./forms.js";
 
 const LIST = { size: 100 };
 
 export async function patientPage(page) {
   const id = page.params.patient;
   const base = `/patients/${encodeURIComponent(id)}`;
-  const failure = messageArea();
   let patient;
   try {
     patient = await getJson(base);
   } catch (error) {
-    page.title("Patient not found");
-    append(page.main, h("h1", { tabindex: "-1" }, "Patient not found"), failure);
-    showFailure(failure, "The patient could not be opened.", error);
-    page.ready();
+    showUnopened(page, "Patient not found", "The patient could not be opened.", error);
     return;
   }
   const name = fullName(patient);
