@@ -57,8 +57,11 @@ def _own_schema(url: str) -> str:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     engine.dispose()
-    if worker is None:
-        return url
+    return url if worker is None else on_schema(url, schema)
+
+
+def on_schema(url: str, schema: str) -> str:
+    """The PostgreSQL `url` with `schema` first on its search path: where tables are made and found."""
     return make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
 
 

@@ -26,6 +26,7 @@ with warnings.catch_warnings():
 
 from fhir_gateway.embedded import EmbeddedStore
 from fhir_gateway.embedded.schema import versions
+from tests.conftest import on_schema
 
 NAME = "Zebediah Quux"
 IDENTIFIER = "PHI-123456789"
@@ -69,7 +70,7 @@ def private_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+        yield on_schema(database_url, schema)
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
