@@ -16,15 +16,18 @@ The mapper validates a pydantic model per patient, which costs more than making 
 of the record. So the Patient is built here as the dict the mapper would return for the
 same fields, its constant parts (identifier type and system, name-key system) taken from
 the mapper's output for a template patient; tests hold the two equal.
+
+A patient is drawn first (`Demographics`) and made a Patient after: what needs no FHIR
+(the clinical generator's tables and claims) takes the patient as drawn, without the Patient.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from itertools import islice
 from random import Random
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from generators import catalog
 from generators.bundles import Record, Resource, urn
@@ -49,6 +52,8 @@ _OLDEST_DAYS = 95 * 365
 _TWO_IMMUNIZATIONS_RATE = 0.4
 _MIDDLE_NAME_RATE = 0.4
 _EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
+
+T = TypeVar("T")
 
 
 def _coding(system: str, code: str, display: str) -> dict[str, str]:
@@ -91,6 +96,29 @@ def _name_parts(seed: int, system_base: str) -> _NameParts:
         streets=pools.streets,
         key_tags=key_tags,
     )
+
+
+class Demographics(NamedTuple):
+    """A patient as drawn, before it is a FHIR Patient: what the other formats write of a
+    patient is taken from here, without the Patient."""
+
+    patient_id: str
+    health_number: str
+    gender: str
+    given: list[str]
+    family: str
+    birth_day: int  # a day ordinal
+    street: str
+    city: str
+    province: str
+    postal_code: str
+    phone: str
+    email: str
+    # Ranks of the name keys of the given and family names (`_Name.keys`).
+    name_keys: frozenset[int]
+    # The Patient's extensions and its `communication`, prebuilt parts shared between patients.
+    extensions: list[dict[str, Any]]
+    communication: list[dict[str, Any]]
 
 
 class RecordGenerator:
@@ -136,45 +164,57 @@ class RecordGenerator:
         self._insurance_type, self._insurance_system = insurance["type"], insurance["system"]
         self._cursor: Iterator[Record] | None = None
 
-    def records(self, count: int, start: int = 0, *, patients_only: bool = False) -> Iterator[Record]:
-        """The records with indexes start to start + count - 1, in order; with
-        `patients_only`, each is its Patient alone (the same Patient), made faster."""
-        return islice(self._from(start, patients_only), count)
+    def records(self, count: int, start: int = 0) -> Iterator[Record]:
+        """The records with indexes start to start + count - 1, in order."""
+        return islice(self._from(start, self._record, care=True), count)
+
+    def people(self, count: int, start: int = 0) -> Iterator[Demographics]:
+        """The patients of those records, as drawn: the same patients, made faster."""
+        return islice(self._from(start, self._person, care=False), count)
+
+    def people_and_records(self, count: int, start: int = 0) -> Iterator[tuple[Demographics, Record]]:
+        """Both: each record with its patient as drawn."""
+        return islice(self._from(start, self._person_and_record, care=True), count)
 
     def record(self) -> Record:
         """The record after the last one this method returned (the first: record 0)."""
         if self._cursor is None:
-            self._cursor = self._from(0)
+            self._cursor = self._from(0, self._record, care=True)
         return next(self._cursor)
 
-    def _from(self, start: int, patients_only: bool = False) -> Iterator[Record]:
-        """Every record from index `start` on."""
+    def _from(self, start: int, make: Callable[[Random, Random | None, int], T], *, care: bool) -> Iterator[T]:
+        """What `make` makes of every record from index `start` on, from the shard's
+        patients' stream and (with `care`) the stream of what was given to them."""
         shard = start // SHARD_SIZE
         while True:
             # Patients and what was given to them come from streams of their own, so that
             # patients can be made without the rest, and are the same either way.
             rng = shard_random(self.seed_text, shard)
-            care = None if patients_only else shard_random(f"{self.seed_text}:immunizations", shard)
+            given = shard_random(f"{self.seed_text}:immunizations", shard) if care else None
             first = shard * SHARD_SIZE
             # A shard's records come from one stream: the ones before `start` are made
             # (and dropped) to bring it where record `start` begins.
             for index in range(first, max(first, start)):
-                self._record(rng, care, index)
+                make(rng, given, index)
             for index in range(max(first, start), first + SHARD_SIZE):
-                yield self._record(rng, care, index)
+                yield make(rng, given, index)
             shard += 1
 
+    def _person(self, rng: Random, care: Random | None, index: int) -> Demographics:
+        return self._demographics(rng, index, self._ids.stem(index))
+
     def _record(self, rng: Random, care: Random | None, index: int) -> Record:
-        """Record `index`: the Patient first, then (drawn from `care`, when given) its
-        Immunizations, then its allergy (BC)."""
-        today = self._today
+        return self._person_and_record(rng, care, index)[1]
+
+    def _person_and_record(self, rng: Random, care: Random | None, index: int) -> tuple[Demographics, Record]:
+        """Record `index`: the Patient first, then (drawn from `care`) its Immunizations,
+        then its allergy (BC)."""
+        assert care is not None, "a record's care is drawn from the care stream"
         stem = self._ids.stem(index)
-        patient_id = f"{stem}0"
-        birth_day = today - EARLIEST_AGE_DAYS - int(rng.random() * (_OLDEST_DAYS - EARLIEST_AGE_DAYS))
-        record: Record = [self._patient(rng, index, patient_id, birth_day)]
-        if care is None:
-            return record
-        patient_ref = {"reference": urn(patient_id)}
+        person = self._demographics(rng, index, stem)
+        record: Record = [self._patient(person)]
+        today, birth_day = self._today, person.birth_day
+        patient_ref = {"reference": urn(person.patient_id)}
         if care.random() < _TWO_IMMUNIZATIONS_RATE:
             ids, allergy_id = [f"{stem}1", f"{stem}2"], f"{stem}3"
         else:
@@ -182,13 +222,14 @@ class RecordGenerator:
         record += self._clinical.immunizations(care, ids, patient_ref, self.province, birth_day, today)
         if self.province == "BC":
             record.append(self._clinical.allergy(care, allergy_id, patient_ref, birth_day, today))
-        return record
+        return person, record
 
-    def _patient(self, rng: Random, index: int, patient_id: str, birth_day: int) -> Resource:
+    def _demographics(self, rng: Random, index: int, stem: str) -> Demographics:
         # Picks are inlined (`pool[int(random() * len(pool))]`): a call each would cost a
         # tenth of the patient.
         random = rng.random
         names = self._names
+        birth_day = self._today - EARLIEST_AGE_DAYS - int(random() * (_OLDEST_DAYS - EARLIEST_AGE_DAYS))
         draw = random()
         gender = "female" if draw < 0.49 else "male" if draw < 0.98 else "other"
         # Names follow the gender; a patient of another gender gets either kind.
@@ -212,38 +253,7 @@ class RecordGenerator:
         )
         phone = phone_number(rng, city)
         email = f"{mailbox}.{family.mailbox}@{_EMAIL_DOMAINS[int(random() * len(_EMAIL_DOMAINS))]}"
-        # What `mappers.patient.to_fhir` makes of these fields, key for key and in its
-        # order. A name's keys are its words' keys (name_keys works word by word), so the
-        # keys of the given names and the family name are the union of each name's.
-        key_tags = names.key_tags
-        tags = [key_tags[key] for key in sorted(keys | family.keys)]
-        tags.append(SYNTHETIC_TAG)
-        resource: Resource = {
-            "resourceType": "Patient",
-            "id": patient_id,
-            "meta": {"tag": tags},
-            "identifier": [
-                {
-                    "type": self._insurance_type,
-                    "system": self._insurance_system,
-                    "value": self._health_numbers.at(index),
-                },
-                {"system": UUID_SYSTEM, "value": f"urn:uuid:{patient_id}"},
-            ],
-            "name": [{"use": "official", "family": family.text, "given": given}],
-            "telecom": [{"system": "phone", "value": phone}, {"system": "email", "value": email}],
-            "gender": gender,
-            "birthDate": iso_date(birth_day),
-            "address": [
-                {
-                    "line": [street],
-                    "city": city.name,
-                    "state": self.province,
-                    "postalCode": postal_code(rng, city),
-                    "country": "CA",
-                }
-            ],
-        }
+        postal = postal_code(rng, city)
         consents, ethnicities, risks = self._consents, self._ethnicities, self._risk_factors
         extensions = [consents[int(random() * len(consents))], ethnicities[int(random() * len(ethnicities))]]
         # No, one or two distinct risk factors.
@@ -253,10 +263,58 @@ class RecordGenerator:
             extensions.append(risks[first_risk])
             if draw >= 2:
                 extensions.append(risks[(first_risk + 1 + int(random() * (len(risks) - 1))) % len(risks)])
-        resource["extension"] = extensions
         languages = self._languages
-        resource["communication"] = languages[int(random() * len(languages))]
-        return resource
+        return Demographics(
+            f"{stem}0",
+            self._health_numbers.at(index),
+            gender,
+            given,
+            family.text,
+            birth_day,
+            street,
+            city.name,
+            self.province,
+            postal,
+            phone,
+            email,
+            keys | family.keys,
+            extensions,
+            languages[int(random() * len(languages))],
+        )
+
+    def _patient(self, person: Demographics) -> Resource:
+        """What `mappers.patient.to_fhir` makes of these fields, key for key and in its
+        order, with the generator's extensions."""
+        # A name's keys are its words' keys (name_keys works word by word), so the keys of
+        # the given names and the family name are the union of each name's.
+        key_tags = self._names.key_tags
+        tags = [key_tags[key] for key in sorted(person.name_keys)]
+        tags.append(SYNTHETIC_TAG)
+        patient_id = person.patient_id
+        return {
+            "resourceType": "Patient",
+            "id": patient_id,
+            "meta": {"tag": tags},
+            "identifier": [
+                {"type": self._insurance_type, "system": self._insurance_system, "value": person.health_number},
+                {"system": UUID_SYSTEM, "value": f"urn:uuid:{patient_id}"},
+            ],
+            "name": [{"use": "official", "family": person.family, "given": person.given}],
+            "telecom": [{"system": "phone", "value": person.phone}, {"system": "email", "value": person.email}],
+            "gender": person.gender,
+            "birthDate": iso_date(person.birth_day),
+            "address": [
+                {
+                    "line": [person.street],
+                    "city": person.city,
+                    "state": person.province,
+                    "postalCode": person.postal_code,
+                    "country": "CA",
+                }
+            ],
+            "extension": person.extensions,
+            "communication": person.communication,
+        }
 
     def _template(self) -> Resource:
         """The mapper's Patient for a patient of the province with a health number."""

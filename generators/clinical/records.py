@@ -22,6 +22,7 @@ from itertools import accumulate
 from random import Random
 from typing import Any
 
+from generators.bundles import Record
 from generators.clinical import catalog
 from generators.clinical.catalog import Diagnosis
 from generators.clinical.model import (
@@ -36,7 +37,7 @@ from generators.clinical.model import (
     Visit,
 )
 from generators.identifiers import uuid_prefix
-from generators.records import DEFAULT_SYSTEM_BASE, RecordGenerator
+from generators.records import DEFAULT_SYSTEM_BASE, Demographics, RecordGenerator
 from generators.shards import SHARD_SIZE, shard_random, spans
 
 _BY_CODE = {diagnosis.icd10: diagnosis for diagnosis in catalog.DIAGNOSES}
@@ -89,28 +90,40 @@ class ClinicalGenerator:
         """The records with indices `start` .. `start + count - 1`.
 
         Without `care`, records hold the person, their coverage and clinic only (what an
-        enrolment file needs); without `fhir`, their `resources` are the Patient alone
-        (no Immunization nor allergy: what tables and claims need). Both are made faster,
-        and the parts they hold are the same either way, since each part is drawn from a
+        enrolment file needs); without `fhir`, they hold no FHIR resources (what tables
+        and claims need: the patient as drawn is their person). Both are made faster, and
+        the parts they hold are the same either way, since each part is drawn from a
         random stream of its own.
         """
         for span in spans(count, start):
             first = span.shard * SHARD_SIZE
             care_rng = shard_random(self._seed_text, span.shard)
             enrolment_rng = shard_random(f"{self._seed_text}:enrolment", span.shard)
-            people = self._people.records(span.stop - first, first, patients_only=not fhir)
-            for index, resources in enumerate(people, start=first):
+            people = (
+                self._people.people_and_records(span.stop - first, first)
+                if fhir
+                else ((person, []) for person in self._people.people(span.stop - first, first))
+            )
+            for index, (drawn, resources) in enumerate(people, start=first):
                 # Records before `start` are made too: the random streams must pass through them.
-                record = self._record(enrolment_rng, care_rng if care else None, index, resources)
+                record = self._record(enrolment_rng, care_rng if care else None, index, drawn, resources)
                 if index >= span.start:
                     yield record
 
     def _record(
-        self, enrolment_rng: Random, care_rng: Random | None, index: int, resources: list[Resource]
+        self, enrolment_rng: Random, care_rng: Random | None, index: int, drawn: Demographics, resources: Record
     ) -> ClinicalRecord:
-        patient = resources[0]
-        person = _person(patient)
-        birth_day = person.birth_date.toordinal()
+        birth_day = drawn.birth_day
+        person = Person(
+            patient_id=drawn.patient_id,
+            member_id=drawn.health_number,
+            given=" ".join(drawn.given),
+            family=drawn.family,
+            birth_date=date.fromordinal(birth_day),
+            gender=drawn.gender,
+            address=Address(drawn.street, drawn.city, drawn.province, drawn.postal_code),
+            phone=drawn.phone,
+        )
         provider = self._providers[int(enrolment_rng.random() * len(self._providers))]
         coverage_start = max(birth_day, self._today - int(enrolment_rng.random() * _CHRONIC_LOOKBACK) - 365)
         coverage = Coverage(self._payer, self._group, _PLAN_CODE, date.fromordinal(coverage_start))
@@ -337,22 +350,3 @@ def _body(rng: Random, age: float) -> tuple[float, float]:
         height = 152 + rng.random() * 36
         body_mass_index = 19.5 + rng.random() * 14
     return round(height, 1), round(body_mass_index * (height / 100) ** 2, 1)
-
-
-def _person(patient: Resource) -> Person:
-    """The patient as the formats other than FHIR name them."""
-    name = patient["name"][0]
-    address = patient["address"][0]
-    phone = next(item["value"] for item in patient["telecom"] if item["system"] == "phone")
-    return Person(
-        patient_id=patient["id"],
-        member_id=patient["identifier"][0]["value"],
-        given=" ".join(name["given"]),
-        family=name["family"],
-        birth_date=date.fromisoformat(patient["birthDate"]),
-        gender=patient["gender"],
-        address=Address(
-            address["line"][0], address["city"], address["state"], address["postalCode"], address["country"]
-        ),
-        phone=phone,
-    )

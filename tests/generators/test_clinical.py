@@ -107,9 +107,38 @@ def test_without_fhir_records_hold_the_same_patient_and_care() -> None:
     full = records(count=30, start=SHARD_SIZE - 10)
     lean = list(ClinicalGenerator("BC", 7, TODAY).records(30, SHARD_SIZE - 10, fhir=False))
     assert [(r.person, r.visits, r.problems) for r in lean] == [(r.person, r.visits, r.problems) for r in full]
-    assert [r.resources for r in lean] == [r.resources[:1] for r in full]
-    people = RecordGenerator("BC", 7, TODAY)
-    assert [r[:1] for r in people.records(30, 990)] == list(people.records(30, 990, patients_only=True))
+    assert all(not record.resources for record in lean)
+
+
+def test_the_person_of_a_record_is_its_patient(made: list[ClinicalRecord]) -> None:
+    for record in made:
+        patient, person = record.resources[0], record.person
+        name, address = patient["name"][0], patient["address"][0]
+        assert (person.patient_id, person.member_id, person.gender) == (
+            patient["id"],
+            patient["identifier"][0]["value"],
+            patient["gender"],
+        )
+        assert (person.given, person.family) == (" ".join(name["given"]), name["family"])
+        assert person.birth_date.isoformat() == patient["birthDate"]
+        assert dataclasses.astuple(person.address) == (
+            address["line"][0],
+            address["city"],
+            address["state"],
+            address["postalCode"],
+            address["country"],
+        )
+        assert [item["value"] for item in patient["telecom"] if item["system"] == "phone"] == [person.phone]
+
+
+def test_patients_as_drawn_are_the_patients_of_the_records() -> None:
+    generator = RecordGenerator("BC", 7, TODAY)
+    pairs = list(generator.people_and_records(30, SHARD_SIZE - 10))
+    assert [record for _, record in pairs] == list(generator.records(30, SHARD_SIZE - 10))
+    assert [person for person, _ in pairs] == list(generator.people(30, SHARD_SIZE - 10))
+    for person, record in pairs:
+        assert record[0]["id"] == person.patient_id
+        assert record[0]["birthDate"] == date.fromordinal(person.birth_day).isoformat()
 
 
 def test_diagnoses_are_released_icd10cm_codes_diagnosed_at_an_age_they_allow(made: list[ClinicalRecord]) -> None:
