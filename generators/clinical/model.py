@@ -147,8 +147,8 @@ class Visit:
 @dataclass(slots=True)
 class ClinicalRecord:
     """One patient: who they are, their coverage, the clinic, their problems and visits.
-    `resources` are the FHIR resources the immunization generator made for them: the
-    Patient, then (for the FHIR formats) Immunizations and any AllergyIntolerance; the
+    `resources` are the FHIR resources the immunization generator made for them (for the
+    FHIR formats only): the Patient, its Immunizations and any AllergyIntolerance; the
     rest of the record becomes FHIR only when a format asks for it."""
 
     index: int

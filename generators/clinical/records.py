@@ -15,10 +15,11 @@ alone, whatever the number of workers making them.
 """
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from itertools import accumulate
+from itertools import accumulate, islice
 from random import Random
 from typing import Any
 
@@ -43,7 +44,6 @@ from generators.shards import SHARD_SIZE, shard_random, spans
 _BY_CODE = {diagnosis.icd10: diagnosis for diagnosis in catalog.DIAGNOSES}
 
 Resource = dict[str, Any]
-IdSource = Callable[[], str]
 
 _UTC_OFFSETS = {"BC": -8, "ON": -5}
 _DAYS_PER_YEAR = 365.25
@@ -62,9 +62,24 @@ _MAX_DIAGNOSES = 12
 MAX_VISITS = 5
 _PLAN_CODE = "HLT"
 # An id is 36 characters: a per-seed prefix, then the record's index and the resource's
-# place in it, so ids depend on the record alone.
+# place in it, so ids depend on the record alone. Problems, visits and prescriptions take
+# places from 000 on, what was measured at the visits (vital signs, lab reports and
+# results) from 800 on: the care's ids are the same whether or not it was measured. A
+# record uses a few hundred places at most (MAX_VISITS visits, a few panels each).
 _INDEX_DIGITS = 9
-_PLACES = tuple(f"{place:03x}" for place in range(16**3))
+_CARE_PLACES = tuple(f"{place:03x}" for place in range(0x800))
+_MEASURED_PLACES = tuple(f"{place:03x}" for place in range(0x800, 0x1000))
+
+
+@dataclass(slots=True)
+class _Streams:
+    """What one record's care is drawn from: the care's random stream and ids, and what
+    was measured at its visits, when it is wanted (`measure`)."""
+
+    rng: Random
+    ids: Iterator[str]
+    measure: Random | None
+    measured_ids: Iterator[str]
 
 
 class ClinicalGenerator:
@@ -86,18 +101,22 @@ class ClinicalGenerator:
         self._offset = _UTC_OFFSETS[province]
         self._weights = tuple(accumulate(diagnosis.weight for diagnosis in catalog.DIAGNOSES))
 
-    def records(self, count: int, start: int = 0, *, care: bool = True, fhir: bool = True) -> Iterator[ClinicalRecord]:
+    def records(
+        self, count: int, start: int = 0, *, care: bool = True, fhir: bool = True, measured: bool = True
+    ) -> Iterator[ClinicalRecord]:
         """The records with indices `start` .. `start + count - 1`.
 
         Without `care`, records hold the person, their coverage and clinic only (what an
         enrolment file needs); without `fhir`, they hold no FHIR resources (what tables
-        and claims need: the patient as drawn is their person). Both are made faster, and
-        the parts they hold are the same either way, since each part is drawn from a
-        random stream of its own.
+        and claims need: the patient as drawn is their person); unless `measured`, their
+        visits hold no vital signs nor lab results (what claims need: the panels drawn
+        are still billed). Each is made faster, and the parts a record holds are the same
+        either way, since each part is drawn from a random stream of its own.
         """
         for span in spans(count, start):
             first = span.shard * SHARD_SIZE
-            care_rng = shard_random(self._seed_text, span.shard)
+            care_rng = shard_random(self._seed_text, span.shard) if care else None
+            measure_rng = shard_random(f"{self._seed_text}:measurements", span.shard) if care and measured else None
             enrolment_rng = shard_random(f"{self._seed_text}:enrolment", span.shard)
             people = (
                 self._people.people_and_records(span.stop - first, first)
@@ -106,12 +125,18 @@ class ClinicalGenerator:
             )
             for index, (drawn, resources) in enumerate(people, start=first):
                 # Records before `start` are made too: the random streams must pass through them.
-                record = self._record(enrolment_rng, care_rng if care else None, index, drawn, resources)
+                record = self._record(enrolment_rng, care_rng, measure_rng, index, drawn, resources)
                 if index >= span.start:
                     yield record
 
     def _record(
-        self, enrolment_rng: Random, care_rng: Random | None, index: int, drawn: Demographics, resources: Record
+        self,
+        enrolment_rng: Random,
+        care_rng: Random | None,
+        measure_rng: Random | None,
+        index: int,
+        drawn: Demographics,
+        resources: Record,
     ) -> ClinicalRecord:
         birth_day = drawn.birth_day
         person = Person(
@@ -131,10 +156,11 @@ class ClinicalGenerator:
         visits: tuple[Visit, ...] = ()
         if care_rng is not None:
             prefix = f"{self._id_prefix}{index:0{_INDEX_DIGITS}x}"
-            next_id = map(prefix.__add__, _PLACES).__next__
-
-            problems, diagnoses = self._problems(care_rng, birth_day, next_id)
-            visits = self._visits(care_rng, problems, diagnoses, birth_day, index, next_id)
+            streams = _Streams(
+                care_rng, map(prefix.__add__, _CARE_PLACES), measure_rng, map(prefix.__add__, _MEASURED_PLACES)
+            )
+            problems, diagnoses = self._problems(care_rng, birth_day, streams.ids)
+            visits = self._visits(streams, problems, diagnoses, birth_day, index)
         # The immunization generator refers by urn:uuid inside its Bundles; the clinical
         # record refers by type and id, which holds in Bundles and in NDJSON alike.
         reference = {"reference": f"Patient/{person.patient_id}"}
@@ -152,7 +178,7 @@ class ClinicalGenerator:
         )
 
     def _problems(
-        self, rng: Random, birth_day: int, next_id: IdSource
+        self, rng: Random, birth_day: int, ids: Iterator[str]
     ) -> tuple[tuple[Problem, ...], tuple[Diagnosis, ...]]:
         """One to three distinct diagnoses the patient was old enough for, with their onsets."""
         age_today = (self._today - birth_day) / _DAYS_PER_YEAR
@@ -177,53 +203,52 @@ class ClinicalGenerator:
             abatement = None
             if not diagnosis.chronic and onset + 21 <= self._today:
                 abatement = date.fromordinal(onset + 7 + int(rng.random() * 14))
-            problems.append(Problem(next_id(), diagnosis.icd10, diagnosis.chronic, date.fromordinal(onset), abatement))
+            problems.append(Problem(next(ids), diagnosis.icd10, diagnosis.chronic, date.fromordinal(onset), abatement))
         return tuple(problems), tuple(chosen)
 
     def _visits(
         self,
-        rng: Random,
+        streams: _Streams,
         problems: tuple[Problem, ...],
         diagnoses: tuple[Diagnosis, ...],
         birth_day: int,
         index: int,
-        next_id: IdSource,
     ) -> tuple[Visit, ...]:
+        random = streams.rng.random
+        today = self._today
         planned: list[tuple[int, int, bool]] = []  # (day, problem, first visit for it)
         for number, (problem, diagnosis) in enumerate(zip(problems, diagnoses, strict=True)):
             day = problem.onset.toordinal()
             low, high = diagnosis.visits
-            for visit in range(low + int(rng.random() * (high - low + 1))):
-                if day > self._today:
+            for visit in range(low + int(random() * (high - low + 1))):
+                if day > today:
                     break
                 planned.append((day, number, visit == 0))
-                day += _FOLLOW_UP_GAP[0] + int(rng.random() * (_FOLLOW_UP_GAP[1] - _FOLLOW_UP_GAP[0]))
+                day += _FOLLOW_UP_GAP[0] + int(random() * (_FOLLOW_UP_GAP[1] - _FOLLOW_UP_GAP[0]))
         planned.sort()
         if len(planned) > MAX_VISITS:
             # Every problem keeps its first visit; follow-ups fill what is left, earliest first.
             firsts = [visit for visit in planned if visit[2]]
             follow_ups = [visit for visit in planned if not visit[2]][: MAX_VISITS - len(firsts)]
             planned = sorted(firsts + follow_ups)
+        chronic_since = [problem.onset.toordinal() if problem.chronic else None for problem in problems]
         visits = []
         for claim_number, (day, number, first) in enumerate(planned, start=1):
-            problem, diagnosis = problems[number], diagnoses[number]
             # What else the patient is being treated for that day is addressed too.
             others = [
                 other
-                for other in range(len(problems))
-                if other != number and problems[other].chronic and problems[other].onset.toordinal() <= day
+                for other, since in enumerate(chronic_since)
+                if other != number and since is not None and since <= day
             ]
             addressed = [number, *others][:_MAX_DIAGNOSES]
             visits.append(
-                self._visit(
-                    rng, day, addressed, first, problems, diagnoses, birth_day, f"{index}-{claim_number}", next_id
-                )
+                self._visit(streams, day, addressed, first, problems, diagnoses, birth_day, f"{index}-{claim_number}")
             )
         return tuple(visits)
 
+    @staticmethod
     def _visit(
-        self,
-        rng: Random,
+        streams: _Streams,
         day: int,
         addressed: list[int],
         first: bool,
@@ -231,65 +256,80 @@ class ClinicalGenerator:
         diagnoses: tuple[Diagnosis, ...],
         birth_day: int,
         claim_stem: str,
-        next_id: IdSource,
     ) -> Visit:
+        random, ids = streams.rng.random, streams.ids
         main = diagnoses[addressed[0]]
+        principal = problems[addressed[0]]
         age = (day - birth_day) / _DAYS_PER_YEAR
-        encounter_id = next_id()
-        vitals = self._vitals(rng, [diagnoses[number] for number in addressed], age, next_id)
-        drawn = first or rng.random() < _LAB_AT_FOLLOW_UP_RATE
+        encounter_id = next(ids)
+        codes = tuple([problems[number].code for number in addressed])
+        drawn = first or random() < _LAB_AT_FOLLOW_UP_RATE
         panels = main.panels if drawn else ()
-        labs = tuple(
-            self._lab(rng, catalog.PANELS[panel], [diagnoses[n] for n in addressed], next_id) for panel in panels
-        )
         prescriptions = ()
         if first and main.medication is not None:
-            prescriptions = (
-                Prescription(next_id(), main.medication, problems[addressed[0]].condition_id, main.chronic),
-            )
-        lines = (_visit_line(main, age, len(addressed)), *_lab_lines(panels))
-        start = _CLINIC_OPENS + 15 * int(rng.random() * ((_CLINIC_CLOSES - _CLINIC_OPENS) // 15))
+            prescriptions = (Prescription(next(ids), main.medication, principal.condition_id, main.chronic),)
+        start = _CLINIC_OPENS + 15 * int(random() * ((_CLINIC_CLOSES - _CLINIC_OPENS) // 15))
+        minutes = 15 + 5 * int(random() * 4)
+        vitals: tuple[tuple[str, float, str], ...] = ()
+        labs: tuple[LabReport, ...] = ()
+        if streams.measure is not None:
+            measure, measured_ids = streams.measure, streams.measured_ids
+            vitals = _vitals(measure, codes, age, measured_ids)
+            labs = tuple([_lab(measure, panel, codes, measured_ids) for panel in panels])
         return Visit(
             encounter_id=encounter_id,
             claim_id=claim_stem,
             day=date.fromordinal(day),
-            diagnoses=tuple(problems[number].code for number in addressed),
-            lines=lines,
+            diagnoses=codes,
+            lines=(_visit_line(main, age, len(addressed)), *_lab_lines(panels)),
             start_minute=start,
-            minutes=15 + 5 * int(rng.random() * 4),
-            condition_ids=tuple(problems[number].condition_id for number in addressed),
+            minutes=minutes,
+            condition_ids=tuple([problems[number].condition_id for number in addressed]),
             vitals=vitals,
             labs=labs,
             prescriptions=prescriptions,
         )
 
-    @staticmethod
-    def _vitals(
-        rng: Random, addressed: list[Diagnosis], age: float, next_id: IdSource
-    ) -> tuple[tuple[str, float, str], ...]:
-        pressure_id = next_id()
-        random = rng.random
-        measured = [
-            (name, round(low + random() * spread, digits), pressure_id if shared else next_id())
-            for name, low, spread, digits, shared in _vital_draws(tuple(diagnosis.icd10 for diagnosis in addressed))
-        ]
-        height, weight = _body(rng, age)
-        measured.append(("height_cm", height, next_id()))
-        measured.append(("weight_kg", weight, next_id()))
-        return tuple(measured)
 
-    @staticmethod
-    def _lab(rng: Random, panel: catalog.LabPanel, addressed: list[Diagnosis], next_id: IdSource) -> LabReport:
-        moved: dict[str, tuple[float, float]] = {}
-        for diagnosis in reversed(addressed):
-            moved.update(diagnosis.labs)
-        values = []
-        for test in panel.tests:
-            low, high = moved.get(test.loinc, (test.low, test.high))
-            value = low + rng.random() * (high - low)
-            values.append(round(value, test.decimals) if test.decimals else float(round(value)))
-        report_id = next_id()
-        return LabReport(report_id, panel.loinc, tuple(next_id() for _ in panel.tests), tuple(values))
+def _vitals(
+    rng: Random, addressed: tuple[str, ...], age: float, ids: Iterator[str]
+) -> tuple[tuple[str, float, str], ...]:
+    random = rng.random
+    pressure_id = next(ids)
+    measured = [
+        (name, round(low + random() * spread, digits), pressure_id if shared else next(ids))
+        for name, low, spread, digits, shared in _vital_draws(addressed)
+    ]
+    height, weight = _body(rng, age)
+    measured += (("height_cm", height, next(ids)), ("weight_kg", weight, next(ids)))
+    return tuple(measured)
+
+
+def _lab(rng: Random, panel: str, addressed: tuple[str, ...], ids: Iterator[str]) -> LabReport:
+    loinc, ranges = _lab_draws(panel, addressed)
+    random = rng.random
+    values = tuple(
+        [
+            round(low + random() * spread, decimals) if decimals else float(round(low + random() * spread))
+            for low, spread, decimals in ranges
+        ]
+    )
+    report_id = next(ids)
+    return LabReport(report_id, loinc, tuple(islice(ids, len(ranges))), values)
+
+
+@cache
+def _lab_draws(panel: str, addressed: tuple[str, ...]) -> tuple[str, tuple[tuple[float, float, int], ...]]:
+    """A panel's LOINC and, per test, the range its value is drawn from (low, spread; the
+    principal diagnosis prevails) and the decimals kept."""
+    moved: dict[str, tuple[float, float]] = {}
+    for code in reversed(addressed):
+        moved.update(_BY_CODE[code].labs)
+    ranges = []
+    for test in catalog.PANELS[panel].tests:
+        low, high = moved.get(test.loinc, (test.low, test.high))
+        ranges.append((low, high - low, test.decimals))
+    return catalog.PANELS[panel].loinc, tuple(ranges)
 
 
 @cache

@@ -110,6 +110,17 @@ def test_without_fhir_records_hold_the_same_patient_and_care() -> None:
     assert all(not record.resources for record in lean)
 
 
+def test_unmeasured_visits_are_the_same_visits_without_vital_signs_or_results() -> None:
+    full = records(count=30, start=SHARD_SIZE - 10)
+    unmeasured = list(ClinicalGenerator("BC", 7, TODAY).records(30, SHARD_SIZE - 10, fhir=False, measured=False))
+    assert [r.problems for r in unmeasured] == [r.problems for r in full]
+    visits = [visit for record in full for visit in record.visits]
+    assert any(visit.labs for visit in visits)
+    assert [visit for record in unmeasured for visit in record.visits] == [
+        dataclasses.replace(visit, vitals=(), labs=()) for visit in visits
+    ]
+
+
 def test_the_person_of_a_record_is_its_patient(made: list[ClinicalRecord]) -> None:
     for record in made:
         patient, person = record.resources[0], record.person
