@@ -10,13 +10,16 @@ by the hundred thousand; nothing changes them once made.
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any, Literal
 
 Resource = dict[str, Any]
 
 
+@lru_cache(maxsize=1 << 14)
 def dollars(cents: int) -> str:
-    """An amount as every format writes it: dollars with two decimals."""
+    """An amount as every format writes it: dollars with two decimals. Fees are a short
+    list, so amounts recur."""
     return f"{cents // 100}.{cents % 100:02d}"
 
 

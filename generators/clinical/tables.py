@@ -10,6 +10,7 @@ dollars with two decimals, lists of codes are separated by `;`.
 import csv
 import io
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 from generators.clinical.model import ClinicalRecord, dollars
 
@@ -74,6 +75,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
 }
 _VITALS = TABLES["encounters"][10:18]
+_VITAL_COLUMNS = {name: column for column, name in enumerate(_VITALS)}
+_NOT_MEASURED: list[object] = [""] * len(_VITALS)
 # Minutes after midnight as the hour they are.
 _CLOCK = tuple(f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(24 * 60))
 
@@ -131,9 +134,9 @@ def _encounters(record: ClinicalRecord) -> list[tuple[object, ...]]:
     made = []
     patient_id, npi = record.person.patient_id, record.provider.npi
     for visit in record.visits:
-        measured = dict.fromkeys(_VITALS, "")
+        measured = _NOT_MEASURED.copy()
         for name, value, _ in visit.vitals:
-            measured[name] = value
+            measured[_VITAL_COLUMNS[name]] = value
         made.append(
             (
                 visit.encounter_id,
@@ -146,9 +149,9 @@ def _encounters(record: ClinicalRecord) -> list[tuple[object, ...]]:
                 ";".join(visit.diagnoses),
                 npi,
                 dollars(visit.total_cents),
-                *measured.values(),
-                ";".join(report.panel for report in visit.labs),
-                ";".join(item.medication for item in visit.prescriptions),
+                *measured,
+                ";".join([report.panel for report in visit.labs]),
+                ";".join([item.medication for item in visit.prescriptions]),
             )
         )
     return made
@@ -157,26 +160,33 @@ def _encounters(record: ClinicalRecord) -> list[tuple[object, ...]]:
 def _claim_lines(record: ClinicalRecord) -> list[tuple[object, ...]]:
     made = []
     person, payer_id, npi = record.person, record.coverage.payer.payer_id, record.provider.npi
+    patient_id, member_id = person.patient_id, person.member_id
     for visit in record.visits:
-        day, diagnoses = visit.day.isoformat(), visit.diagnoses
+        day, diagnoses, place = visit.day.isoformat(), visit.diagnoses, visit.place_of_service
         for number, line in enumerate(visit.lines, start=1):
             made.append(
                 (
                     visit.claim_id,
                     number,
-                    person.patient_id,
-                    person.member_id,
+                    patient_id,
+                    member_id,
                     day,
                     line.cpt,
                     line.units,
                     dollars(line.charge_cents * line.units),
-                    ";".join([diagnoses[pointer - 1] for pointer in line.diagnosis_pointers]),
-                    visit.place_of_service,
+                    _pointed(diagnoses, line.diagnosis_pointers),
+                    place,
                     payer_id,
                     npi,
                 )
             )
     return made
+
+
+@lru_cache(maxsize=1 << 12)
+def _pointed(diagnoses: tuple[str, ...], pointers: tuple[int, ...]) -> str:
+    """The diagnoses a line points at; visits share their few combinations of them."""
+    return ";".join([diagnoses[pointer - 1] for pointer in pointers])
 
 
 _ROWS: dict[str, Callable[[ClinicalRecord], list[tuple[object, ...]]]] = {
