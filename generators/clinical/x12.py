@@ -173,6 +173,8 @@ class _Text:
     def __init__(self, separators: Iterable[str]) -> None:
         kept = _BASIC - set(separators)
         self._table = {code: (chr(code) if chr(code) in kept else " ") for code in range(128)}
+        # What an identifier may hold to be written as it is, upper-cased: no space.
+        self._plain = "".join(sorted(kept - {" "}))
         # Codes, names and cities come back again and again; street lines and ids do not
         # (they go through `unique` and `identifier`), so a bounded cache keeps its hits.
         self._recurring = lru_cache(maxsize=4096)(self._clean)
@@ -191,8 +193,10 @@ class _Text:
 
     def identifier(self, value: str, limit: int) -> str:
         """An identifier is never cut short: a shortened one would name something else."""
-        if value.isalnum() and value.isascii() and len(value) <= limit:
-            return value.upper()
+        upper = value.upper()
+        # Stripping every allowed character leaves nothing: the identifier is clean already.
+        if upper and len(upper) <= limit and not upper.strip(self._plain):
+            return upper
         text = self.unique(value, limit + 1)
         if len(text) > limit:
             raise ValueError(f"{value!r} is longer than the {limit} characters X12 allows here")
