@@ -173,8 +173,9 @@ class _Text:
     def __init__(self, separators: Iterable[str]) -> None:
         kept = _BASIC - set(separators)
         self._table = {code: (chr(code) if chr(code) in kept else " ") for code in range(128)}
-        # What an identifier may hold to be written as it is, upper-cased: no space.
-        self._plain = "".join(sorted(kept - {" "}))
+        # What a value may hold to be written as it is, upper-cased (an identifier: no space).
+        self._kept = "".join(sorted(kept))
+        self._plain = self._kept.replace(" ", "")
         # Codes, names and cities come back again and again; street lines and ids do not
         # (they go through `unique` and `identifier`), so a bounded cache keeps its hits.
         self._recurring = lru_cache(maxsize=4096)(self._clean)
@@ -204,9 +205,12 @@ class _Text:
 
     def _clean(self, value: str, limit: int) -> str:
         value = value.upper()
-        if not value.isascii():
-            value = unicodedata.normalize("NFKD", value.translate(_SPELLED)).encode("ascii", "ignore").decode()
-        return " ".join(value.translate(self._table).split())[:limit].rstrip()
+        # Stripping every allowed character leaves something: that needs replacing.
+        if value.strip(self._kept):
+            if not value.isascii():
+                value = unicodedata.normalize("NFKD", value.translate(_SPELLED)).encode("ascii", "ignore").decode()
+            value = value.translate(self._table)
+        return " ".join(value.split())[:limit].rstrip()
 
     @staticmethod
     def _required(text: str, value: str) -> str:
@@ -218,11 +222,11 @@ class _Text:
 
 @lru_cache(maxsize=4096)
 def _day(day: date) -> str:
-    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
+    return day.isoformat().replace("-", "")
 
 
 def _nanp_phone(phone: str) -> str | None:
-    digits = "".join(c for c in phone if c.isdigit())
+    digits = "".join(filter(str.isdigit, phone))
     if len(digits) == 11 and digits[0] == "1":
         digits = digits[1:]
     # Neither an area code nor an exchange starts with 0 or 1 in the North American plan.
