@@ -139,6 +139,8 @@ class Visit:
     # (vital sign name as mappers.vitals names it, value, Observation id); blood pressure
     # is one Observation, so both of its halves carry the same id.
     vitals: tuple[tuple[str, float, str], ...] = ()
+    # The panels drawn (LOINC), and their reports with the results, in the same order.
+    panels: tuple[str, ...] = ()
     labs: tuple[LabReport, ...] = ()
     prescriptions: tuple[Prescription, ...] = ()
 

@@ -89,7 +89,8 @@ def shard_output(task: tuple[Job, Span]) -> ShardOutput:
         span.start,
         care=job.format is not Format.X12_834,
         fhir=job.format in (Format.FHIR, Format.NDJSON),
-        measured=job.format is not Format.X12_837,
+        vitals=job.format is not Format.X12_837,
+        results=job.format in (Format.FHIR, Format.NDJSON),
     )
     output = _MAKERS[job.format](job, span, records)
     if job.spill is not None:

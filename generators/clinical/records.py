@@ -21,7 +21,6 @@ from datetime import date
 from functools import cache
 from itertools import accumulate, islice
 from random import Random
-from typing import Any
 
 from generators.bundles import Record
 from generators.clinical import catalog
@@ -43,8 +42,6 @@ from generators.shards import SHARD_SIZE, shard_random, spans
 
 _BY_CODE = {diagnosis.icd10: diagnosis for diagnosis in catalog.DIAGNOSES}
 
-Resource = dict[str, Any]
-
 _UTC_OFFSETS = {"BC": -8, "ON": -5}
 _DAYS_PER_YEAR = 365.25
 # Chronic problems are diagnosed within the last ten years; acute ones within the last
@@ -63,23 +60,26 @@ MAX_VISITS = 5
 _PLAN_CODE = "HLT"
 # An id is 36 characters: a per-seed prefix, then the record's index and the resource's
 # place in it, so ids depend on the record alone. Problems, visits and prescriptions take
-# places from 000 on, what was measured at the visits (vital signs, lab reports and
-# results) from 800 on: the care's ids are the same whether or not it was measured. A
-# record uses a few hundred places at most (MAX_VISITS visits, a few panels each).
+# places from 000 on, vital signs from 800 on, lab reports and their results from a00 on:
+# the care's ids are the same whether or not what was measured is made. A record uses a
+# few hundred places at most (MAX_VISITS visits, seven vital signs and a few panels each).
 _INDEX_DIGITS = 9
 _CARE_PLACES = tuple(f"{place:03x}" for place in range(0x800))
-_MEASURED_PLACES = tuple(f"{place:03x}" for place in range(0x800, 0x1000))
+_VITAL_PLACES = tuple(f"{place:03x}" for place in range(0x800, 0xA00))
+_RESULT_PLACES = tuple(f"{place:03x}" for place in range(0xA00, 0x1000))
 
 
 @dataclass(slots=True)
 class _Streams:
-    """What one record's care is drawn from: the care's random stream and ids, and what
-    was measured at its visits, when it is wanted (`measure`)."""
+    """What one record's care is drawn from: the care's random stream and ids, and those
+    of its vital signs and of its lab results, when they are wanted."""
 
     rng: Random
     ids: Iterator[str]
-    measure: Random | None
-    measured_ids: Iterator[str]
+    vitals: Random | None
+    vital_ids: Iterator[str]
+    results: Random | None
+    result_ids: Iterator[str]
 
 
 class ClinicalGenerator:
@@ -102,21 +102,30 @@ class ClinicalGenerator:
         self._weights = tuple(accumulate(diagnosis.weight for diagnosis in catalog.DIAGNOSES))
 
     def records(
-        self, count: int, start: int = 0, *, care: bool = True, fhir: bool = True, measured: bool = True
+        self,
+        count: int,
+        start: int = 0,
+        *,
+        care: bool = True,
+        fhir: bool = True,
+        vitals: bool = True,
+        results: bool = True,
     ) -> Iterator[ClinicalRecord]:
         """The records with indices `start` .. `start + count - 1`.
 
         Without `care`, records hold the person, their coverage and clinic only (what an
         enrolment file needs); without `fhir`, they hold no FHIR resources (what tables
-        and claims need: the patient as drawn is their person); unless `measured`, their
-        visits hold no vital signs nor lab results (what claims need: the panels drawn
-        are still billed). Each is made faster, and the parts a record holds are the same
-        either way, since each part is drawn from a random stream of its own.
+        and claims need: the patient as drawn is their person); without `vitals` or
+        `results`, their visits hold no vital signs or no lab results (claims need
+        neither, tables no results: the panels drawn are known either way). Each is made
+        faster, and the parts a record holds are the same either way, since each part is
+        drawn from a random stream of its own.
         """
         for span in spans(count, start):
             first = span.shard * SHARD_SIZE
             care_rng = shard_random(self._seed_text, span.shard) if care else None
-            measure_rng = shard_random(f"{self._seed_text}:measurements", span.shard) if care and measured else None
+            vital_rng = shard_random(f"{self._seed_text}:vitals", span.shard) if care and vitals else None
+            result_rng = shard_random(f"{self._seed_text}:results", span.shard) if care and results else None
             enrolment_rng = shard_random(f"{self._seed_text}:enrolment", span.shard)
             people = (
                 self._people.people_and_records(span.stop - first, first)
@@ -125,7 +134,8 @@ class ClinicalGenerator:
             )
             for index, (drawn, resources) in enumerate(people, start=first):
                 # Records before `start` are made too: the random streams must pass through them.
-                record = self._record(enrolment_rng, care_rng, measure_rng, index, drawn, resources)
+                measured = (vital_rng, result_rng)
+                record = self._record(enrolment_rng, care_rng, measured, index, drawn, resources)
                 if index >= span.start:
                     yield record
 
@@ -133,7 +143,7 @@ class ClinicalGenerator:
         self,
         enrolment_rng: Random,
         care_rng: Random | None,
-        measure_rng: Random | None,
+        measured: tuple[Random | None, Random | None],
         index: int,
         drawn: Demographics,
         resources: Record,
@@ -157,7 +167,12 @@ class ClinicalGenerator:
         if care_rng is not None:
             prefix = f"{self._id_prefix}{index:0{_INDEX_DIGITS}x}"
             streams = _Streams(
-                care_rng, map(prefix.__add__, _CARE_PLACES), measure_rng, map(prefix.__add__, _MEASURED_PLACES)
+                care_rng,
+                map(prefix.__add__, _CARE_PLACES),
+                measured[0],
+                map(prefix.__add__, _VITAL_PLACES),
+                measured[1],
+                map(prefix.__add__, _RESULT_PLACES),
             )
             problems, diagnoses = self._problems(care_rng, birth_day, streams.ids)
             visits = self._visits(streams, problems, diagnoses, birth_day, index)
@@ -271,17 +286,19 @@ class ClinicalGenerator:
         start = _CLINIC_OPENS + 15 * int(random() * ((_CLINIC_CLOSES - _CLINIC_OPENS) // 15))
         minutes = 15 + 5 * int(random() * 4)
         vitals: tuple[tuple[str, float, str], ...] = ()
+        if streams.vitals is not None:
+            vitals = _vitals(streams.vitals, codes, age, streams.vital_ids)
         labs: tuple[LabReport, ...] = ()
-        if streams.measure is not None:
-            measure, measured_ids = streams.measure, streams.measured_ids
-            vitals = _vitals(measure, codes, age, measured_ids)
-            labs = tuple([_lab(measure, panel, codes, measured_ids) for panel in panels])
+        if streams.results is not None:
+            results, result_ids = streams.results, streams.result_ids
+            labs = tuple([_lab(results, panel, codes, result_ids) for panel in panels])
         return Visit(
             encounter_id=encounter_id,
             claim_id=claim_stem,
             day=date.fromordinal(day),
             diagnoses=codes,
             lines=(_visit_line(main, age, len(addressed)), *_lab_lines(panels)),
+            panels=_panel_codes(panels),
             start_minute=start,
             minutes=minutes,
             condition_ids=tuple([problems[number].condition_id for number in addressed]),
@@ -371,6 +388,11 @@ def _visit_line(main: Diagnosis, age: float, addressed: int) -> ServiceLine:
 def _line(code: str, pointers: int) -> ServiceLine:
     # Lines are shared between visits: there are only so many of them.
     return ServiceLine(code, catalog.FEES[code], 1, tuple(range(1, pointers + 1)))
+
+
+@cache
+def _panel_codes(panels: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(catalog.PANELS[panel].loinc for panel in panels)
 
 
 @cache

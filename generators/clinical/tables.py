@@ -150,7 +150,7 @@ def _encounters(record: ClinicalRecord) -> list[tuple[object, ...]]:
                 npi,
                 dollars(visit.total_cents),
                 *measured,
-                ";".join([report.panel for report in visit.labs]),
+                ";".join(visit.panels),
                 ";".join([item.medication for item in visit.prescriptions]),
             )
         )

@@ -110,14 +110,18 @@ def test_without_fhir_records_hold_the_same_patient_and_care() -> None:
     assert all(not record.resources for record in lean)
 
 
-def test_unmeasured_visits_are_the_same_visits_without_vital_signs_or_results() -> None:
+@pytest.mark.parametrize(("vitals", "results"), [(False, False), (True, False), (False, True)])
+def test_visits_made_without_vital_signs_or_results_are_the_same_visits(vitals: bool, results: bool) -> None:
     full = records(count=30, start=SHARD_SIZE - 10)
-    unmeasured = list(ClinicalGenerator("BC", 7, TODAY).records(30, SHARD_SIZE - 10, fhir=False, measured=False))
-    assert [r.problems for r in unmeasured] == [r.problems for r in full]
+    lean = ClinicalGenerator("BC", 7, TODAY).records(30, SHARD_SIZE - 10, fhir=False, vitals=vitals, results=results)
+    lean_records = list(lean)
+    assert [r.problems for r in lean_records] == [r.problems for r in full]
     visits = [visit for record in full for visit in record.visits]
     assert any(visit.labs for visit in visits)
-    assert [visit for record in unmeasured for visit in record.visits] == [
-        dataclasses.replace(visit, vitals=(), labs=()) for visit in visits
+    assert all(visit.panels == tuple(report.panel for report in visit.labs) for visit in visits)
+    assert [visit for record in lean_records for visit in record.visits] == [
+        dataclasses.replace(visit, vitals=visit.vitals if vitals else (), labs=visit.labs if results else ())
+        for visit in visits
     ]
 
 
