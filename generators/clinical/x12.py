@@ -424,14 +424,15 @@ class _Claims(_Interchange):
         self._claims_of_subscriber = 0
 
     def add(self, record: ClinicalRecord, out: list[str]) -> None:
-        options = self.options
+        options, provider = self.options, record.provider
         for visit in record.visits:
             if self.in_transaction and self.loops_in_transaction == options.max_per_transaction:
                 self.close_transaction(out)
             if not self.in_transaction:
                 self.open_transaction(record, out)
-            if not self._provider_hl or record.provider != self._provider:
-                self._billing_provider(record.provider, out)
+            # Records of one clinic share its object: identity settles most comparisons.
+            if not self._provider_hl or (provider is not self._provider and provider != self._provider):
+                self._billing_provider(provider, out)
             if self._subscriber is not record or self._claims_of_subscriber == MAX_CLAIMS_PER_SUBSCRIBER:
                 self._subscriber_loop(record, out)
             self._claim(visit, out)
