@@ -190,14 +190,14 @@ class RecordGenerator:
             # Patients and what was given to them come from streams of their own, so that
             # patients can be made without the rest, and are the same either way.
             rng = shard_random(self.seed_text, shard)
-            given = shard_random(f"{self.seed_text}:immunizations", shard) if care else None
+            care_rng = shard_random(f"{self.seed_text}:immunizations", shard) if care else None
             first = shard * SHARD_SIZE
             # A shard's records come from one stream: the ones before `start` are made
             # (and dropped) to bring it where record `start` begins.
             for index in range(first, max(first, start)):
-                make(rng, given, index)
+                make(rng, care_rng, index)
             for index in range(max(first, start), first + SHARD_SIZE):
-                yield make(rng, given, index)
+                yield make(rng, care_rng, index)
             shard += 1
 
     def _person(self, rng: Random, care: Random | None, index: int) -> Demographics:

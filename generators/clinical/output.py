@@ -84,13 +84,15 @@ def shard_output(task: tuple[Job, Span]) -> ShardOutput:
     """The output of one span of records in the job's format."""
     job, span = task
     generator = _generator(job.province, job.seed, job.reference_date, job.system_base)
+    # Each format makes only the parts of a record it writes: FHIR all of them.
+    as_fhir = job.format in (Format.FHIR, Format.NDJSON)
     records = generator.records(
         span.count,
         span.start,
         care=job.format is not Format.X12_834,
-        fhir=job.format in (Format.FHIR, Format.NDJSON),
+        fhir=as_fhir,
         vitals=job.format is not Format.X12_837,
-        results=job.format in (Format.FHIR, Format.NDJSON),
+        results=as_fhir,
     )
     output = _MAKERS[job.format](job, span, records)
     if job.spill is not None:

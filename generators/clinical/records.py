@@ -134,8 +134,7 @@ class ClinicalGenerator:
             )
             for index, (drawn, resources) in enumerate(people, start=first):
                 # Records before `start` are made too: the random streams must pass through them.
-                measured = (vital_rng, result_rng)
-                record = self._record(enrolment_rng, care_rng, measured, index, drawn, resources)
+                record = self._record(enrolment_rng, care_rng, vital_rng, result_rng, index, drawn, resources)
                 if index >= span.start:
                     yield record
 
@@ -143,7 +142,8 @@ class ClinicalGenerator:
         self,
         enrolment_rng: Random,
         care_rng: Random | None,
-        measured: tuple[Random | None, Random | None],
+        vital_rng: Random | None,
+        result_rng: Random | None,
         index: int,
         drawn: Demographics,
         resources: Record,
@@ -169,9 +169,9 @@ class ClinicalGenerator:
             streams = _Streams(
                 care_rng,
                 map(prefix.__add__, _CARE_PLACES),
-                measured[0],
+                vital_rng,
                 map(prefix.__add__, _VITAL_PLACES),
-                measured[1],
+                result_rng,
                 map(prefix.__add__, _RESULT_PLACES),
             )
             problems, diagnoses = self._problems(care_rng, birth_day, streams.ids)
